@@ -1,0 +1,191 @@
+package dev.flywheel.plugins.runtime.djl;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import dev.flywheel.spi.runtime.InputSpec;
+import dev.flywheel.spi.runtime.InvalidModelException;
+import dev.flywheel.spi.runtime.LoadedModel;
+import dev.flywheel.spi.runtime.ModelArtifact;
+import dev.flywheel.spi.runtime.ModelMetadata;
+import dev.flywheel.spi.runtime.ModelRuntime;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Loads TorchScript ({@code "torchscript"}) and DJL-native MLP ({@code "djl"}) classifiers on DJL's PyTorch
+ * engine, on the CPU. Every loaded model gets its own batching dispatcher.
+ */
+public final class DjlModelRuntime implements ModelRuntime {
+
+    /** The {@code format} of a TorchScript {@code .pt} file. */
+    public static final String TORCHSCRIPT = "torchscript";
+    /** The {@code format} of a DJL model directory: {@code architecture.json} and {@code model-NNNN.params}. */
+    public static final String DJL = "djl";
+
+    /** The parameter file prefix of a DJL-native model: {@code model-0000.params}. */
+    static final String DJL_PARAMS_PREFIX = "model";
+    private static final Pattern DJL_PARAMS = Pattern.compile(Pattern.quote(DJL_PARAMS_PREFIX) + "-\\d{4}\\.params");
+
+    private final int maxBatchSize;
+    private final Duration maxBatchDelay;
+    private final System.Logger logger;
+    private final Engine engine;
+    private final Set<DjlLoadedModel> open = ConcurrentHashMap.newKeySet();
+
+    /**
+     * Starts the PyTorch engine (extracting libtorch on the first start on this machine).
+     *
+     * @param maxBatchSize the most inputs in one forward pass
+     * @param maxBatchDelay how long a forward pass waits for more inputs once it has one
+     * @param logger where load events go
+     */
+    public DjlModelRuntime(int maxBatchSize, Duration maxBatchDelay, System.Logger logger) {
+        if (maxBatchSize < 1) {
+            throw new IllegalArgumentException("max_batch_size must be at least 1");
+        }
+        this.maxBatchSize = maxBatchSize;
+        this.maxBatchDelay = maxBatchDelay;
+        this.logger = logger;
+        this.engine = PyTorchEngine.get();
+        logger.log(System.Logger.Level.INFO, "DJL " + Engine.getDjlVersion() + " with PyTorch " + engine.getVersion()
+                + " ready (max batch " + maxBatchSize + ", max delay " + maxBatchDelay.toMillis() + " ms)");
+    }
+
+    @Override
+    public Set<String> formats() {
+        return Set.of(TORCHSCRIPT, DJL);
+    }
+
+    @Override
+    public LoadedModel load(ModelArtifact artifact) throws InvalidModelException {
+        ModelMetadata metadata = artifact.metadata();
+        checkMetadata(metadata);
+        String name = artifact.directory().getFileName() == null ? "model" : artifact.directory().getFileName().toString();
+        Model model = switch (metadata.format()) {
+            case TORCHSCRIPT -> loadTorchScript(name, artifact.artifactFile());
+            case DJL -> loadDjl(name, artifact.artifactFile(), metadata);
+            default -> throw new InvalidModelException("this runtime loads the formats " + formats().stream().sorted()
+                    .toList() + ", not \"" + metadata.format() + "\"");
+        };
+        DjlLoadedModel loaded = DjlLoadedModel.start(model, metadata, maxBatchSize, maxBatchDelay, open::remove);
+        open.add(loaded);
+        logger.log(System.Logger.Level.INFO, "loaded " + metadata.format() + " model " + artifact.artifactFile()
+                + " with labels " + metadata.labels());
+        return loaded;
+    }
+
+    /** Closes models the server did not close itself, so that their native memory is not leaked. */
+    @Override
+    public void close() {
+        for (DjlLoadedModel m : List.copyOf(open)) {
+            m.close();
+        }
+    }
+
+    private static void checkMetadata(ModelMetadata metadata) throws InvalidModelException {
+        if (!"classification".equals(metadata.task())) {
+            throw new InvalidModelException("this runtime serves \"classification\" models, not \"" + metadata.task()
+                    + "\"");
+        }
+        if (metadata.labels().isEmpty()) {
+            throw new InvalidModelException("model.json has no labels; a classifier needs one per output column");
+        }
+        if (new HashSet<>(metadata.labels()).size() != metadata.labels().size()) {
+            throw new InvalidModelException("model.json's labels " + metadata.labels() + " repeat a label; scores are"
+                    + " reported per label, so each must be unique");
+        }
+    }
+
+    private Model loadTorchScript(String name, Path file) throws InvalidModelException {
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidModelException("the TorchScript model file " + file.getFileName() + " is missing or is"
+                    + " not a file");
+        }
+        Model model = PyTorchEngine.withPluginLoader(() -> engine.newModel(name, Device.cpu()));
+        try {
+            PyTorchEngine.withPluginLoader(() -> {
+                model.load(file);
+                return null;
+            });
+            return model;
+        } catch (Exception | Error e) {
+            model.close();
+            // Raised for anything libtorch cannot read: random bytes, a truncated file, a pickled state_dict saved
+            // with torch.save instead of torch.jit.save, a model made by a newer PyTorch.
+            throw new InvalidModelException(file.getFileName() + " is not a loadable TorchScript model (save it with"
+                    + " torch.jit.save of a scripted or traced module): " + DjlLoadedModel.engineMessage(e), e);
+        }
+    }
+
+    private Model loadDjl(String name, Path artifact, ModelMetadata metadata) throws InvalidModelException {
+        if (!Files.isDirectory(artifact)) {
+            throw new InvalidModelException("a \"djl\" model is a .zip of a directory holding "
+                    + MlpArchitecture.FILE_NAME + " and " + DJL_PARAMS_PREFIX + "-0000.params; got a single file");
+        }
+        Path dir = modelDirectory(artifact);
+        MlpArchitecture architecture = MlpArchitecture.read(dir.resolve(MlpArchitecture.FILE_NAME));
+        int expectedInputs = metadata.input() instanceof InputSpec.Image i
+                ? i.channels() * i.height() * i.width()
+                : ((InputSpec.Features) metadata.input()).size();
+        if (architecture.inputSize() != expectedInputs) {
+            throw new InvalidModelException(MlpArchitecture.FILE_NAME + " has input_size " + architecture.inputSize()
+                    + " but model.json's input gives " + expectedInputs + " values per input");
+        }
+        if (architecture.classes() != metadata.labels().size()) {
+            throw new InvalidModelException(MlpArchitecture.FILE_NAME + " has " + architecture.classes()
+                    + " classes but model.json has " + metadata.labels().size() + " labels " + metadata.labels());
+        }
+        if (!hasParams(dir)) {
+            throw new InvalidModelException("no " + DJL_PARAMS_PREFIX + "-NNNN.params file next to "
+                    + MlpArchitecture.FILE_NAME);
+        }
+        Model model = PyTorchEngine.withPluginLoader(() -> engine.newModel(name, Device.cpu()));
+        try {
+            PyTorchEngine.withPluginLoader(() -> {
+                model.setBlock(architecture.newBlock());
+                // Picks the highest epoch when a trainer left several checkpoints.
+                model.load(dir, DJL_PARAMS_PREFIX);
+                return null;
+            });
+            return model;
+        } catch (Exception | Error e) {
+            model.close();
+            throw new InvalidModelException("the parameters in " + dir.getFileName() + " do not fit the MLP that "
+                    + MlpArchitecture.FILE_NAME + " describes: " + DjlLoadedModel.engineMessage(e), e);
+        }
+    }
+
+    /** The directory with architecture.json: the artifact itself, or its only subdirectory (zip -r of a folder). */
+    private static Path modelDirectory(Path artifact) throws InvalidModelException {
+        if (Files.isRegularFile(artifact.resolve(MlpArchitecture.FILE_NAME))) {
+            return artifact;
+        }
+        try (Stream<Path> children = Files.list(artifact)) {
+            List<Path> dirs = children.filter(Files::isDirectory).toList();
+            if (dirs.size() == 1 && Files.isRegularFile(dirs.get(0).resolve(MlpArchitecture.FILE_NAME))) {
+                return dirs.get(0);
+            }
+        } catch (IOException e) {
+            throw new InvalidModelException("cannot list the model directory: " + e.getMessage(), e);
+        }
+        throw new InvalidModelException("the \"djl\" model has no " + MlpArchitecture.FILE_NAME
+                + " at the top of its zip (or in its only folder)");
+    }
+
+    private static boolean hasParams(Path dir) throws InvalidModelException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.anyMatch(p -> DJL_PARAMS.matcher(p.getFileName().toString()).matches());
+        } catch (IOException e) {
+            throw new InvalidModelException("cannot list the model directory: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+package dev.flywheel.server;
+
+import dev.flywheel.server.access.AccessControl;
+import dev.flywheel.server.access.TokenRoutes;
+import dev.flywheel.server.access.TokenService;
+import dev.flywheel.server.access.TokenStore;
+import dev.flywheel.server.config.ServerSettings;
+import dev.flywheel.server.events.EventRoutes;
+import dev.flywheel.server.events.EventService;
+import dev.flywheel.server.events.EventStore;
+import dev.flywheel.server.http.Api;
+import dev.flywheel.server.http.HttpErrors;
+import dev.flywheel.server.http.Json;
+import dev.flywheel.server.http.OpenApiDocument;
+import dev.flywheel.server.http.RouteSpec;
+import dev.flywheel.server.http.SystemRoutes;
+import dev.flywheel.server.metrics.Metrics;
+import dev.flywheel.server.persistence.Database;
+import dev.flywheel.server.plugins.PluginHost;
+import dev.flywheel.server.plugins.PluginRoutes;
+import dev.flywheel.server.scheduling.Scheduling;
+import io.javalin.Javalin;
+import io.javalin.http.staticfiles.Location;
+import io.javalin.json.JavalinJackson;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wires the server together and nothing else: the database, the services of each capability, the plugin host, the
+ * scheduler and the HTTP API. {@link #start} brings it all up; {@link #close} takes it down in reverse order.
+ */
+public final class FlywheelServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FlywheelServer.class);
+
+    private final ServerSettings settings;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private Javalin app;
+    private Api api;
+    private Optional<String> generatedAdminToken = Optional.empty();
+    private EventService events;
+
+    private FlywheelServer(ServerSettings settings) {
+        this.settings = settings;
+    }
+
+    /** Starts a server with these settings; on failure everything already started is closed again. */
+    public static FlywheelServer start(ServerSettings settings) {
+        var server = new FlywheelServer(settings);
+        try {
+            server.boot();
+            return server;
+        } catch (RuntimeException e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    private void boot() {
+        try {
+            Files.createDirectories(settings.dataDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the data directory " + settings.dataDir(), e);
+        }
+        Clock clock = Clock.systemUTC();
+        Metrics metrics = remember(new Metrics());
+        Database database = remember(Database.open(settings));
+        events = new EventService(new EventStore(database.jdbi()), clock, metrics.registry());
+        var tokens = new TokenService(new TokenStore(database.jdbi()), events, clock);
+        generatedAdminToken = tokens.bootstrapAdmin(settings.adminToken());
+        PluginHost plugins = remember(new PluginHost(settings.pluginsDir(), ServerVersion.SPI, events));
+        plugins.start();
+        for (String state : List.of("started", "failed", "disabled")) {
+            metrics.registry().gauge("flywheel.plugins", io.micrometer.core.instrument.Tags.of("state", state), plugins,
+                    p -> p.list().stream().filter(i -> i.state().equals(state)).count());
+        }
+        Scheduling scheduling = remember(new Scheduling(database, null, 4));
+        scheduling.start();
+
+        var access = new AccessControl(tokens);
+        List<Api.Routes> routes = List.of(
+                new SystemRoutes(database, scheduling, metrics, ServerVersion.SERVER,
+                        () -> OpenApiDocument.render(api.specs(), ServerVersion.SERVER)),
+                new TokenRoutes(tokens),
+                new EventRoutes(events),
+                new PluginRoutes(plugins, settings.maxPluginBytes()));
+
+        app = Javalin.create(config -> {
+            config.jsonMapper(new JavalinJackson(Json.mapper(), false));
+            config.http.maxRequestSize = settings.maxRequestBytes();
+            config.http.defaultContentType = "application/json";
+            config.concurrency.useVirtualThreads = Runtime.version().feature() >= 21;
+            config.startup.showJavalinBanner = false;
+            config.staticFiles.add(sf -> {
+                sf.hostedPath = "/";
+                sf.directory = "/flywheel-ui";
+                sf.location = Location.CLASSPATH;
+            });
+            config.requestLogger.http(metrics::recordRequest);
+            config.routes.beforeMatched(ctx -> {
+                access.check(ctx);
+                RouteSpec spec = ctx.endpoints().lastHttpEndpoint() == null ? null
+                        : ctx.endpoints().lastHttpEndpoint().metadata(RouteSpec.class);
+                HttpErrors.checkContentLength(ctx, spec, settings.maxRequestBytes());
+            });
+            HttpErrors.register(config.routes);
+            api = new Api(config.routes);
+            routes.forEach(r -> r.register(api));
+        });
+        if (settings.host() != null) {
+            app.start(settings.host(), settings.port());
+        } else {
+            app.start(settings.port());
+        }
+        events.event("server.started", "Flywheel " + ServerVersion.SERVER + " started on port " + app.port())
+                .data(java.util.Map.of("database", database.isPostgres() ? "postgresql" : "h2",
+                        "plugins_dir", settings.pluginsDir().toString()))
+                .record();
+        LOG.info("Flywheel {} listening on port {} (database: {}, data: {}, plugins: {})", ServerVersion.SERVER,
+                app.port(), database.isPostgres() ? "PostgreSQL" : "H2", settings.dataDir(), settings.pluginsDir());
+    }
+
+    private <T extends AutoCloseable> T remember(T closeable) {
+        closeables.add(closeable);
+        return closeable;
+    }
+
+    /** The port the HTTP API listens on. */
+    public int port() {
+        return app.port();
+    }
+
+    /** The admin token generated at first start when none was configured; shown once. */
+    public Optional<String> generatedAdminToken() {
+        return generatedAdminToken;
+    }
+
+    /** Every declared route. */
+    public List<RouteSpec> routes() {
+        return api.specs();
+    }
+
+    /** The Javalin instance, for tests that compare registered handlers with the declared routes. */
+    Javalin javalin() {
+        return app;
+    }
+
+    public ServerSettings settings() {
+        return settings;
+    }
+
+    /** Stops accepting requests, lets running ones finish, then closes the scheduler, plugins and database. */
+    @Override
+    public synchronized void close() {
+        if (app != null) {
+            app.stop();
+            app = null;
+        }
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            try {
+                closeables.get(i).close();
+            } catch (Exception e) {
+                LOG.warn("error while stopping {}: {}", closeables.get(i).getClass().getSimpleName(), e.toString());
+            }
+        }
+        closeables.clear();
+    }
+}

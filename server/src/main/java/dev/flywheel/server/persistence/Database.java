@@ -1,0 +1,93 @@
+package dev.flywheel.server.persistence;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.flywheel.server.config.ServerSettings;
+import java.nio.file.Path;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+
+/**
+ * The one database the server uses, for its own data and for Quartz: embedded H2 in the data directory by
+ * default, PostgreSQL when {@code FLYWHEEL_DB_URL} is set. Both run the same Flyway migrations; H2 runs in
+ * PostgreSQL mode so that one set of SQL (and Quartz's PostgreSQL delegate) serves both.
+ */
+public final class Database implements AutoCloseable {
+
+    /** H2 options that make it accept the PostgreSQL dialect the migrations and Quartz use. */
+    public static final String H2_OPTIONS = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH";
+
+    private final HikariDataSource dataSource;
+    private final Jdbi jdbi;
+    private final boolean postgres;
+
+    private Database(HikariDataSource dataSource, boolean postgres) {
+        this.dataSource = dataSource;
+        this.postgres = postgres;
+        this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
+    }
+
+    /** Opens the database the settings name and brings its schema up to date. */
+    public static Database open(ServerSettings settings) {
+        String url = settings.dbUrl();
+        if (url == null) {
+            url = h2FileUrl(settings.dataDir().resolve("db").resolve("flywheel"));
+        }
+        return open(url, settings.dbUser(), settings.dbPassword());
+    }
+
+    /** The JDBC URL of an embedded H2 database stored at that path (without extension). */
+    public static String h2FileUrl(Path file) {
+        return "jdbc:h2:file:" + file.toAbsolutePath() + H2_OPTIONS;
+    }
+
+    /** Opens a database by JDBC URL and brings its schema up to date. */
+    public static Database open(String url, String user, String password) {
+        var config = new HikariConfig();
+        config.setJdbcUrl(url);
+        if (user != null) {
+            config.setUsername(user);
+        }
+        if (password != null) {
+            config.setPassword(password);
+        }
+        config.setPoolName("flywheel");
+        config.setMaximumPoolSize(16);
+        config.setMinimumIdle(2);
+        // Fail the start quickly with the driver's own message when the database is unreachable.
+        config.setInitializationFailTimeout(10_000);
+        config.setConnectionTimeout(10_000);
+        var ds = new HikariDataSource(config);
+        try {
+            Flyway.configure()
+                    .dataSource(ds)
+                    .locations("classpath:db/migration")
+                    .load()
+                    .migrate();
+        } catch (RuntimeException e) {
+            ds.close();
+            throw e;
+        }
+        return new Database(ds, url.startsWith("jdbc:postgresql:"));
+    }
+
+    public Jdbi jdbi() {
+        return jdbi;
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    /** Whether this is PostgreSQL (Quartz clusters there; H2 is single-node). */
+    public boolean isPostgres() {
+        return postgres;
+    }
+
+    @Override
+    public void close() {
+        dataSource.close();
+    }
+}
