@@ -33,7 +33,7 @@ class PluginManagerTest {
         try (var db = TestDatabase.create(TestDatabase.Kind.H2, dir)) {
             Path plugins = Files.createDirectories(dir.resolve("plugins"));
             for (Path jar : TestServer.builtPlugins()) {
-                Files.copy(jar, plugins.resolve(jar.getFileName()));
+                Files.createSymbolicLink(plugins.resolve(jar.getFileName()), jar.toAbsolutePath());
             }
             Files.write(plugins.resolve("broken.jar"), "this is not a jar".getBytes());
             explodingJar(plugins.resolve("exploding-1.0.0.jar"), "exploding");
