@@ -103,6 +103,8 @@ public final class FlywheelServer implements AutoCloseable {
                 sf.directory = "/flywheel-ui";
                 sf.location = Location.CLASSPATH;
             });
+            // The UI's third-party JavaScript (lit-html) is served from its WebJar at /webjars/.
+            config.staticFiles.enableWebjars();
             config.requestLogger.http(metrics::recordRequest);
             config.routes.beforeMatched(ctx -> {
                 access.check(ctx);

@@ -1,0 +1,108 @@
+// The shell: sign-in, navigation by hash (#/plugins), and the page being shown.
+import { html, render } from 'lit-html';
+import { api, setToken, token } from './api.js';
+import { errorBox, loading } from './components/feedback.js';
+import * as plugins from './pages/plugins.js';
+import * as events from './pages/events.js';
+import * as tokens from './pages/tokens.js';
+
+// Each page says which roles see it; pages a role may not use are not offered at all.
+const PAGES = [
+  { path: 'plugins', title: 'Plugins', module: plugins, roles: ['admin', 'engineer', 'reviewer', 'viewer'] },
+  { path: 'events', title: 'Events', module: events, roles: ['admin', 'engineer', 'reviewer', 'viewer'] },
+  { path: 'tokens', title: 'Tokens', module: tokens, roles: ['admin'] },
+];
+
+const root = document.getElementById('app');
+// lit-html renders next to existing children, so the static "Loading…" placeholder goes first.
+root.replaceChildren();
+let me = null;
+let cleanup = null;
+
+function currentPage() {
+  const path = (location.hash.replace(/^#\/?/, '').split('?')[0] || 'plugins');
+  const allowed = PAGES.filter((p) => p.roles.includes(me.role));
+  return allowed.find((p) => p.path === path) || allowed[0];
+}
+
+function signIn(error) {
+  if (cleanup) cleanup();
+  cleanup = null;
+  me = null;
+  const submit = async (e) => {
+    e.preventDefault();
+    const value = new FormData(e.target).get('token').trim();
+    if (!value) return;
+    setToken(value);
+    await start();
+  };
+  render(html`
+    <main class="signin">
+      <h1>Flywheel</h1>
+      <p>Models that improve themselves. Sign in with an API token.</p>
+      ${error ? errorBox(error) : ''}
+      <form @submit=${submit}>
+        <label for="token">Token</label>
+        <input id="token" name="token" type="password" autocomplete="current-password" required
+               placeholder="fw_…" autofocus>
+        <button type="submit" class="primary">Sign in</button>
+      </form>
+      <p class="hint">An admin creates tokens under Tokens, or with <code>POST /api/tokens</code>.</p>
+    </main>`, root);
+}
+
+function signOut() {
+  setToken(null);
+  location.hash = '';
+  signIn();
+}
+
+function shell(page) {
+  return html`
+    <header class="top">
+      <a class="brand" href="#/">Flywheel</a>
+      <nav aria-label="Main">
+        ${PAGES.filter((p) => p.roles.includes(me.role)).map((p) => html`
+          <a href="#/${p.path}" class=${p === page ? 'active' : ''}
+             aria-current=${p === page ? 'page' : 'false'}>${p.title}</a>`)}
+      </nav>
+      <div class="who">
+        <span title=${me.id}>${me.name}</span> <span class="badge">${me.role}</span>
+        <button class="link" @click=${signOut}>Sign out</button>
+      </div>
+    </header>
+    <main id="page" tabindex="-1"></main>`;
+}
+
+function show() {
+  if (!me) return;
+  if (cleanup) cleanup();
+  const page = currentPage();
+  document.title = `${page.title} · Flywheel`;
+  render(shell(page), root);
+  const el = document.getElementById('page');
+  cleanup = page.module.mount(el, { me, navigate: (hash) => { location.hash = hash; } }) || null;
+}
+
+async function start() {
+  if (!token()) {
+    signIn();
+    return;
+  }
+  render(loading('Signing in'), root);
+  try {
+    me = await api('/api/me');
+  } catch (e) {
+    if (e.status === 401) setToken(null);
+    signIn(e);
+    return;
+  }
+  show();
+}
+
+window.addEventListener('hashchange', show);
+window.addEventListener('flywheel:unauthorized', () => {
+  setToken(null);
+  signIn({ status: 401, message: 'Your token is no longer valid. Sign in again.' });
+});
+start();
