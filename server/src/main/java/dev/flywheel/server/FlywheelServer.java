@@ -4,7 +4,12 @@ import dev.flywheel.server.access.AccessControl;
 import dev.flywheel.server.access.TokenRoutes;
 import dev.flywheel.server.access.TokenService;
 import dev.flywheel.server.access.TokenStore;
+import dev.flywheel.server.blobs.BlobStore;
+import dev.flywheel.server.blobs.LocalBlobStore;
 import dev.flywheel.server.config.ServerSettings;
+import dev.flywheel.server.datasets.DatasetRoutes;
+import dev.flywheel.server.datasets.DatasetService;
+import dev.flywheel.server.datasets.DatasetStore;
 import dev.flywheel.server.events.EventRoutes;
 import dev.flywheel.server.events.EventService;
 import dev.flywheel.server.events.EventStore;
@@ -18,7 +23,19 @@ import dev.flywheel.server.metrics.Metrics;
 import dev.flywheel.server.persistence.Database;
 import dev.flywheel.server.plugins.PluginHost;
 import dev.flywheel.server.plugins.PluginRoutes;
+import dev.flywheel.server.registry.ModelRoutes;
+import dev.flywheel.server.registry.RegistryService;
+import dev.flywheel.server.registry.RegistryStore;
 import dev.flywheel.server.scheduling.Scheduling;
+import dev.flywheel.server.serving.DeploymentRoutes;
+import dev.flywheel.server.serving.DeploymentService;
+import dev.flywheel.server.serving.DeploymentStore;
+import dev.flywheel.server.serving.ModelCache;
+import dev.flywheel.server.serving.ModelRuntimes;
+import dev.flywheel.server.serving.PredictionRoutes;
+import dev.flywheel.server.serving.PredictionService;
+import dev.flywheel.server.serving.PredictionStore;
+import dev.flywheel.server.serving.PredictionWriter;
 import io.javalin.Javalin;
 import io.javalin.http.staticfiles.Location;
 import io.javalin.json.JavalinJackson;
@@ -84,13 +101,32 @@ public final class FlywheelServer implements AutoCloseable {
         Scheduling scheduling = remember(new Scheduling(database, null, 4));
         scheduling.start();
 
+        BlobStore blobs = new LocalBlobStore(settings.dataDir().resolve("blobs"));
+        ModelRuntimes runtimes = remember(new ModelRuntimes(plugins,
+                settings.dataDir().resolve("extensions").resolve("model_runtime"), events, clock));
+        var registry = new RegistryService(new RegistryStore(database.jdbi()), blobs, runtimes, events, clock,
+                settings.dataDir());
+        ModelCache models = remember(new ModelCache(registry, runtimes));
+        var deployments = new DeploymentService(new DeploymentStore(database.jdbi()), registry, models, events, clock);
+        var predictionStore = new PredictionStore(database.jdbi());
+        // Remembered last, so closed first: it flushes every accepted prediction while the database is still open.
+        PredictionWriter writer = remember(new PredictionWriter(predictionStore, 500, 100_000, metrics.registry()));
+        var predictions = new PredictionService(deployments, models, runtimes, registry, blobs, writer,
+                predictionStore, metrics.registry(), clock);
+
+        var datasets = new DatasetService(new DatasetStore(database.jdbi()), blobs, events, clock);
+
         var access = new AccessControl(tokens);
         List<Api.Routes> routes = List.of(
                 new SystemRoutes(database, scheduling, metrics, ServerVersion.SERVER,
                         () -> OpenApiDocument.render(api.specs(), ServerVersion.SERVER)),
                 new TokenRoutes(tokens),
                 new EventRoutes(events),
-                new PluginRoutes(plugins, settings.maxPluginBytes()));
+                new PluginRoutes(plugins, settings.maxPluginBytes()),
+                new ModelRoutes(registry),
+                new DeploymentRoutes(deployments),
+                new PredictionRoutes(predictions),
+                new DatasetRoutes(datasets));
 
         app = Javalin.create(config -> {
             config.jsonMapper(new JavalinJackson(Json.mapper(), false));
@@ -158,7 +194,10 @@ public final class FlywheelServer implements AutoCloseable {
         return settings;
     }
 
-    /** Stops accepting requests, lets running ones finish, then closes the scheduler, plugins and database. */
+    /**
+     * Stops accepting requests, lets running ones finish, then closes in reverse order of start: the prediction
+     * writer (flushing every accepted prediction), loaded models and runtimes, the scheduler, plugins, database.
+     */
     @Override
     public synchronized void close() {
         if (app != null) {

@@ -128,14 +128,27 @@ public final class OpenApiDocument {
         return sb.toString();
     }
 
+    /** The schema files, one per capability, merged into {@code components.schemas}. */
+    private static final List<String> SCHEMA_FILES = List.of("components.json", "datasets.json");
+
     private static ObjectNode components() {
-        try (InputStream in = OpenApiDocument.class.getResourceAsStream("/openapi/components.json")) {
-            if (in == null) {
-                throw new IllegalStateException("openapi/components.json is missing from the server jar");
+        ObjectNode components = Json.mapper().createObjectNode();
+        ObjectNode schemas = components.putObject("schemas");
+        for (String file : SCHEMA_FILES) {
+            try (InputStream in = OpenApiDocument.class.getResourceAsStream("/openapi/" + file)) {
+                if (in == null) {
+                    throw new IllegalStateException("openapi/" + file + " is missing from the server jar");
+                }
+                Json.mapper().readTree(in).path("schemas").fields().forEachRemaining(e -> {
+                    if (schemas.has(e.getKey())) {
+                        throw new IllegalStateException("schema " + e.getKey() + " is defined twice (" + file + ")");
+                    }
+                    schemas.set(e.getKey(), e.getValue());
+                });
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
-            return (ObjectNode) Json.mapper().readTree(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
+        return components;
     }
 }

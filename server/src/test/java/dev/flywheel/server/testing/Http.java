@@ -81,6 +81,72 @@ public final class Http {
         return postBytes(path, token, "multipart/form-data; boundary=" + boundary, out.toByteArray());
     }
 
+    /** Starts a multipart/form-data request: add parts, then {@link Multipart#post}. */
+    public Multipart multipart() {
+        return new Multipart();
+    }
+
+    /** A multipart/form-data body being built, part by part. */
+    public final class Multipart {
+        private final String boundary = "----flywheel" + System.nanoTime();
+        private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+
+        private Multipart() {}
+
+        /** A plain field, such as {@code metadata} as JSON text. */
+        public Multipart field(String name, String value) {
+            return part("form-data; name=\"" + name + "\"", "text/plain; charset=utf-8",
+                    value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        /** A file part. */
+        public Multipart file(String name, String filename, String contentType, byte[] content) {
+            return part("form-data; name=\"" + name + "\"; filename=\"" + filename + "\"", contentType, content);
+        }
+
+        private Multipart part(String disposition, String contentType, byte[] content) {
+            try {
+                out.write(("--" + boundary + "\r\nContent-Disposition: " + disposition + "\r\nContent-Type: "
+                        + contentType + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                out.write(content);
+                out.write("\r\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return this;
+        }
+
+        /** Sends the parts. */
+        public Response post(String path, String token) {
+            byte[] end = ("--" + boundary + "--\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] body = java.util.Arrays.copyOf(out.toByteArray(), out.size() + end.length);
+            System.arraycopy(end, 0, body, out.size(), end.length);
+            return postBytes(path, token, "multipart/form-data; boundary=" + boundary, body);
+        }
+    }
+
+    /** A GET whose answer is kept as bytes (images, stored inputs). */
+    public BinaryResponse getBytes(String path, String token) {
+        try {
+            HttpResponse<byte[]> r = client.send(builder(path, token).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+            return new BinaryResponse(r.statusCode(), r.body(), r.headers().firstValue("Content-Type").orElse(""));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * An answer kept as bytes.
+     *
+     * @param status the HTTP status
+     * @param body the body
+     * @param contentType the Content-Type header, or empty
+     */
+    public record BinaryResponse(int status, byte[] body, String contentType) {}
+
     private HttpRequest.Builder builder(String path, String token) {
         var b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60));
         if (token != null) {

@@ -1,0 +1,115 @@
+package dev.flywheel.server.serving;
+
+import dev.flywheel.server.access.Principal;
+import dev.flywheel.server.events.EventService;
+import dev.flywheel.server.http.ApiException;
+import dev.flywheel.server.http.Page;
+import dev.flywheel.server.http.PageRequest;
+import dev.flywheel.server.persistence.Ids;
+import dev.flywheel.server.registry.ModelVersion;
+import dev.flywheel.server.registry.RegistryService;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+
+/**
+ * Deployments: creating them (which loads their model, so that a deployment that exists can serve), reading them,
+ * and handing them to the predict path from memory.
+ */
+public final class DeploymentService {
+
+    /**
+     * How long the predict path trusts its copy of a deployment. Changes made through this service apply at once;
+     * the bound only matters for changes made by another replica on the shared database.
+     */
+    private static final long SERVING_CACHE_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    private final DeploymentStore store;
+    private final RegistryService registry;
+    private final ModelCache models;
+    private final EventService events;
+    private final Clock clock;
+    private final Map<String, Cached> serving = new ConcurrentHashMap<>();
+
+    private record Cached(Deployment deployment, long loadedAt) {}
+
+    public DeploymentService(DeploymentStore store, RegistryService registry, ModelCache models, EventService events,
+            Clock clock) {
+        this.store = store;
+        this.registry = registry;
+        this.models = models;
+        this.events = events;
+        this.clock = clock;
+    }
+
+    /**
+     * Creates a deployment of a model version, loading the model first.
+     *
+     * @param settings {@code capture_mode}, or {@code null} for the defaults
+     */
+    public Deployment create(String name, String modelVersionId, Map<String, Object> settings, Principal by) {
+        if (name == null || name.isBlank()) {
+            throw ApiException.badRequest("invalid_field", "name is required");
+        }
+        if (name.length() > 200 || name.chars().anyMatch(Character::isISOControl)) {
+            throw ApiException.badRequest("invalid_field", "name must be at most 200 characters, without control characters");
+        }
+        if (modelVersionId == null || modelVersionId.isBlank()) {
+            throw ApiException.badRequest("invalid_field", "model_version_id is required");
+        }
+        DeploymentSettings parsed = DeploymentSettings.from(settings);
+        ModelVersion version;
+        try {
+            version = registry.getVersion(modelVersionId);
+        } catch (ApiException e) {
+            throw ApiException.badRequest("invalid_field", "model_version_id: no model version with id '"
+                    + modelVersionId + "'");
+        }
+        if (store.nameExists(name)) {
+            throw ApiException.conflict("deployment_exists", "a deployment named '" + name + "' already exists");
+        }
+        models.get(version.id());
+        var d = new Deployment(Ids.next("dep"), name, version.id(), null, parsed, by.actor(), clock.instant());
+        try {
+            store.insert(d);
+        } catch (UnableToExecuteStatementException e) {
+            if (store.nameExists(name)) {
+                throw ApiException.conflict("deployment_exists", "a deployment named '" + name + "' already exists");
+            }
+            throw e;
+        }
+        var data = new LinkedHashMap<String, Object>();
+        data.put("name", name);
+        data.put("model_version_id", version.id());
+        data.put("model_id", version.modelId());
+        data.put("version", version.version());
+        data.put("capture_mode", parsed.captureMode());
+        events.event("deployment.created", "deployment '" + name + "' created serving version " + version.version()
+                + " of model " + version.modelId()).actor(by.actor()).deployment(d.id()).subject("deployment", d.id())
+                .data(data).record();
+        return d;
+    }
+
+    public Page<Deployment> list(PageRequest page) {
+        return page.page(store.list(page.after(), page.fetchSize()), Deployment::id);
+    }
+
+    public Deployment get(String id) {
+        return store.find(id).orElseThrow(() -> ApiException.notFound("deployment", id));
+    }
+
+    /** A deployment for the predict path, without a database round trip on most requests. */
+    public Deployment forServing(String id) {
+        long now = System.nanoTime();
+        Cached c = serving.get(id);
+        if (c != null && now - c.loadedAt() < SERVING_CACHE_NANOS) {
+            return c.deployment();
+        }
+        Deployment d = get(id);
+        serving.put(id, new Cached(d, now));
+        return d;
+    }
+}

@@ -1,0 +1,42 @@
+package dev.flywheel.server.serving;
+
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * One logged prediction.
+ *
+ * @param id its id
+ * @param deploymentId the deployment it was made for
+ * @param modelVersionId the version that made it, or {@code null} for a logged prediction that did not say
+ * @param source {@code served} (made by this server) or {@code logged} (made elsewhere and logged here)
+ * @param status {@code TO_REVIEW}, then {@code REVIEWED}, then {@code SUBMITTED}
+ * @param label the predicted label
+ * @param confidence that label's probability
+ * @param scores every label's probability
+ * @param latencyMs how long the model took (decoding the input and the forward pass), or {@code null}
+ * @param inputContentType the stored input's media type
+ * @param inputSha256 the stored input's blob address
+ * @param inputSize the stored input's size in bytes
+ * @param createdAt when it was made
+ */
+public record Prediction(
+        String id,
+        String deploymentId,
+        String modelVersionId,
+        String source,
+        String status,
+        String label,
+        double confidence,
+        Map<String, Double> scores,
+        Double latencyMs,
+        String inputContentType,
+        String inputSha256,
+        long inputSize,
+        Instant createdAt) {
+
+    public static final String SERVED = "served";
+    public static final String LOGGED = "logged";
+    public static final String TO_REVIEW = "TO_REVIEW";
+    public static final java.util.List<String> STATUSES = java.util.List.of(TO_REVIEW, "REVIEWED", "SUBMITTED");
+}
