@@ -96,6 +96,10 @@ class DistributionIT {
             Map<String, String> states = new java.util.HashMap<>();
             items.forEach(p -> states.put(p.path("id").asText(), p.path("state").asText()));
             assertThat(states).containsEntry("trigger-review-threshold", "started")
+                    .containsEntry("trigger-drift", "started")
+                    .containsEntry("trigger-schedule", "started")
+                    .containsEntry("promoter-paired", "started")
+                    .containsEntry("provisioner-local", "started")
                     .containsEntry("runtime-djl", "started")
                     .containsEntry("corrupt.jar", "failed");
         } finally {
