@@ -13,6 +13,11 @@ import dev.flywheel.server.datasets.DatasetStore;
 import dev.flywheel.server.events.EventRoutes;
 import dev.flywheel.server.events.EventService;
 import dev.flywheel.server.events.EventStore;
+import dev.flywheel.server.feedback.FeedbackLoopService;
+import dev.flywheel.server.feedback.FeedbackLoopStore;
+import dev.flywheel.server.feedback.FeedbackRoutes;
+import dev.flywheel.server.feedback.ReviewService;
+import dev.flywheel.server.feedback.ReviewStore;
 import dev.flywheel.server.http.Api;
 import dev.flywheel.server.http.HttpErrors;
 import dev.flywheel.server.http.Json;
@@ -114,7 +119,13 @@ public final class FlywheelServer implements AutoCloseable {
         var predictions = new PredictionService(deployments, models, runtimes, registry, blobs, writer,
                 predictionStore, metrics.registry(), clock);
 
-        var datasets = new DatasetService(new DatasetStore(database.jdbi()), blobs, events, clock);
+        var datasetStore = new DatasetStore(database.jdbi());
+        var datasets = new DatasetService(datasetStore, blobs, events, clock);
+        var reviews = new ReviewService(new ReviewStore(database.jdbi()), predictions, deployments, registry, events,
+                clock);
+        var loops = new FeedbackLoopService(new FeedbackLoopStore(database.jdbi(), datasetStore), deployments, datasets,
+                registry, events, clock);
+        reviews.onReviewed(loops::flow);
 
         var access = new AccessControl(tokens);
         List<Api.Routes> routes = List.of(
@@ -126,7 +137,8 @@ public final class FlywheelServer implements AutoCloseable {
                 new ModelRoutes(registry),
                 new DeploymentRoutes(deployments),
                 new PredictionRoutes(predictions),
-                new DatasetRoutes(datasets));
+                new DatasetRoutes(datasets),
+                new FeedbackRoutes(reviews, loops));
 
         app = Javalin.create(config -> {
             config.jsonMapper(new JavalinJackson(Json.mapper(), false));

@@ -161,7 +161,7 @@ public final class DatasetService {
      * The split of an item without one: the first 32 bits of its content hash, as a fraction, against the validation
      * fraction. Deterministic, so exports and re-imports agree, and identical assets always share a split.
      */
-    static String splitFor(String sha256, double validationFraction) {
+    public static String splitFor(String sha256, double validationFraction) {
         double u = Long.parseLong(sha256.substring(0, 8), 16) / (double) (1L << 32);
         return u < validationFraction ? "validation" : "train";
     }

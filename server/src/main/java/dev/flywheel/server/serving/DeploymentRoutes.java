@@ -26,6 +26,13 @@ public final class DeploymentRoutes implements Api.Routes {
      */
     public record CreateDeploymentRequest(String name, String modelVersionId, Map<String, Object> settings) {}
 
+    /**
+     * The body of {@code PUT /api/deployments/{d}/settings}: the settings to change.
+     *
+     * @param settings e.g. {@code {"review_confidence_threshold": 0.7, "review_sample_rate": 0.1}}
+     */
+    public record UpdateSettingsRequest(Map<String, Object> settings) {}
+
     @Override
     public void register(Api api) {
         api.post("/api/deployments").access(Access.ENGINEER).tag("deployments")
@@ -38,6 +45,11 @@ public final class DeploymentRoutes implements Api.Routes {
         api.get("/api/deployments/{d}").access(Access.VIEWER).tag("deployments")
                 .summary("Get a deployment: its primary and shadow versions and its settings").ok("Deployment")
                 .handle(ctx -> ctx.json(deployments.get(ctx.pathParam("d"))));
+        api.put("/api/deployments/{d}/settings").access(Access.ENGINEER).tag("deployments")
+                .summary("Change some of a deployment's settings (capture mode, review-queue threshold and sampling)")
+                .body("UpdateDeploymentSettingsRequest").ok("Deployment")
+                .handle(ctx -> ctx.json(deployments.updateSettings(ctx.pathParam("d"),
+                        Bodies.json(ctx, UpdateSettingsRequest.class).settings(), AccessControl.principal(ctx))));
     }
 
     private void create(Context ctx) {

@@ -72,7 +72,7 @@ public final class DeploymentService {
             throw ApiException.conflict("deployment_exists", "a deployment named '" + name + "' already exists");
         }
         models.get(version.id());
-        var d = new Deployment(Ids.next("dep"), name, version.id(), null, parsed, by.actor(), clock.instant());
+        var d = new Deployment(Ids.next("dep"), name, version.id(), null, parsed, null, by.actor(), clock.instant());
         try {
             store.insert(d);
         } catch (UnableToExecuteStatementException e) {
@@ -91,6 +91,33 @@ public final class DeploymentService {
                 + " of model " + version.modelId()).actor(by.actor()).deployment(d.id()).subject("deployment", d.id())
                 .data(data).record();
         return d;
+    }
+
+    /** Changes some of a deployment's settings; the others keep their values. */
+    public Deployment updateSettings(String id, Map<String, Object> changes, Principal by) {
+        Deployment d = get(id);
+        if (changes == null || changes.isEmpty()) {
+            throw ApiException.badRequest("invalid_field", "send the settings to change, such as "
+                    + "{\"review_confidence_threshold\": 0.7}");
+        }
+        DeploymentSettings updated = d.settings().with(changes);
+        store.updateSettings(id, updated);
+        serving.remove(id);
+        events.event("deployment.settings_changed", "settings of deployment '" + d.name() + "' changed")
+                .actor(by.actor()).deployment(id).subject("deployment", id)
+                .data(Map.of("before", d.settings().toMap(), "after", updated.toMap())).record();
+        return get(id);
+    }
+
+    /** Names the training data drift is measured against (the dataset version must exist). */
+    public Deployment setReference(String id, String datasetVersionId, Principal by) {
+        Deployment d = get(id);
+        store.updateReference(id, datasetVersionId);
+        serving.remove(id);
+        events.event("deployment.reference_set", "reference data of deployment '" + d.name() + "' set to dataset "
+                + "version " + datasetVersionId).actor(by.actor()).deployment(id).subject("deployment", id)
+                .data(Map.of("dataset_version_id", datasetVersionId)).record();
+        return get(id);
     }
 
     public Page<Deployment> list(PageRequest page) {

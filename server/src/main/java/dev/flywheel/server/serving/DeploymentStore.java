@@ -43,6 +43,16 @@ public final class DeploymentStore {
                 .bind("name", name).mapTo(Long.class).one()) > 0;
     }
 
+    public void updateSettings(String id, DeploymentSettings settings) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE deployment SET settings_json = :s WHERE id = :id")
+                .bind("s", Json.write(settings.toMap())).bind("id", id).execute());
+    }
+
+    public void updateReference(String id, String datasetVersionId) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE deployment SET reference_dataset_version_id = :v WHERE id = :id")
+                .bind("v", datasetVersionId).bind("id", id).execute());
+    }
+
     /** Deployments in creation order (ids are time-ordered), after the given id. */
     public List<Deployment> list(String afterId, int limit) {
         return jdbi.withHandle(h -> h.createQuery("""
@@ -53,6 +63,6 @@ public final class DeploymentStore {
     private static Deployment map(ResultSet rs) throws SQLException {
         return new Deployment(rs.getString("id"), rs.getString("name"), rs.getString("primary_model_version_id"),
                 rs.getString("shadow_model_version_id"), DeploymentSettings.from(Json.readMap(rs.getString("settings_json"))),
-                rs.getString("created_by"), rs.getTimestamp("created_at").toInstant());
+                rs.getString("reference_dataset_version_id"), rs.getString("created_by"), rs.getTimestamp("created_at").toInstant());
     }
 }

@@ -19,6 +19,9 @@ import java.util.Map;
  * @param inputSha256 the stored input's blob address
  * @param inputSize the stored input's size in bytes
  * @param createdAt when it was made
+ * @param review how a person reviewed it, or {@code null} while it is to be reviewed
+ * @param flag why someone flagged it for review, or {@code null}
+ * @param submittedAt when it reached the feedback loop's dataset versions, or {@code null}
  */
 public record Prediction(
         String id,
@@ -33,10 +36,44 @@ public record Prediction(
         String inputContentType,
         String inputSha256,
         long inputSize,
-        Instant createdAt) {
+        Instant createdAt,
+        Review review,
+        Flag flag,
+        Instant submittedAt) {
+
+    /** A new, unreviewed prediction. */
+    public Prediction(String id, String deploymentId, String modelVersionId, String source, String label,
+            double confidence, Map<String, Double> scores, Double latencyMs, String inputContentType,
+            String inputSha256, long inputSize, Instant createdAt) {
+        this(id, deploymentId, modelVersionId, source, TO_REVIEW, label, confidence, scores, latencyMs,
+                inputContentType, inputSha256, inputSize, createdAt, null, null, null);
+    }
+
+    /**
+     * A person's review.
+     *
+     * @param action {@code accept}, {@code correct} or {@code reject}
+     * @param label the ground truth: the predicted label when accepted, the corrected one when corrected, null when
+     *     rejected
+     * @param by who reviewed
+     * @param at when
+     */
+    public record Review(String action, String label, String by, Instant at) {}
+
+    /**
+     * A request to review a prediction first.
+     *
+     * @param reason why
+     * @param by who flagged it
+     * @param at when
+     */
+    public record Flag(String reason, String by, Instant at) {}
+
+    public static final String REVIEWED = "REVIEWED";
+    public static final String SUBMITTED = "SUBMITTED";
 
     public static final String SERVED = "served";
     public static final String LOGGED = "logged";
     public static final String TO_REVIEW = "TO_REVIEW";
-    public static final java.util.List<String> STATUSES = java.util.List.of(TO_REVIEW, "REVIEWED", "SUBMITTED");
+    public static final java.util.List<String> STATUSES = java.util.List.of(TO_REVIEW, REVIEWED, SUBMITTED);
 }

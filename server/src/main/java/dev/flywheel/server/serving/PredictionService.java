@@ -118,7 +118,7 @@ public final class PredictionService {
             ModelOutput out = run(models.get(versionId), payload, d);
             double latencyMs = Math.round((System.nanoTime() - start) / 1_000.0) / 1_000.0;
             Blob blob = blobs.put(payload.stored());
-            var p = new Prediction(Ids.next("prd"), d.id(), versionId, Prediction.SERVED, Prediction.TO_REVIEW,
+            var p = new Prediction(Ids.next("prd"), d.id(), versionId, Prediction.SERVED,
                     out.label(), out.confidence(), out.scores(), latencyMs, payload.storedContentType(), blob.sha256(),
                     blob.size(), clock.instant());
             capture(p, d);
@@ -219,7 +219,7 @@ public final class PredictionService {
             }
         }
         Blob blob = blobs.put(payload.stored());
-        var p = new Prediction(Ids.next("prd"), d.id(), req.modelVersionId(), Prediction.LOGGED, Prediction.TO_REVIEW,
+        var p = new Prediction(Ids.next("prd"), d.id(), req.modelVersionId(), Prediction.LOGGED,
                 req.label(), req.confidence(), scores, req.latencyMs(), payload.storedContentType(), blob.sha256(),
                 blob.size(), clock.instant());
         capture(p, d);

@@ -16,8 +16,11 @@ import org.jdbi.v3.core.statement.Update;
 public final class PredictionStore {
 
     private static final String COLUMNS = "id, deployment_id, model_version_id, source, status, label, confidence, "
-            + "scores_json, latency_ms, input_content_type, input_sha256, input_size, created_at";
-    private static final int COLUMN_COUNT = 13;
+            + "scores_json, latency_ms, input_content_type, input_sha256, input_size, created_at, review_bucket";
+    private static final int COLUMN_COUNT = 14;
+    /** What a read returns: the inserted columns plus what reviews add later (the review store reads them too). */
+    public static final String SELECT_COLUMNS = COLUMNS + ", review_action, reviewed_label, reviewed_by, reviewed_at, "
+            + "flag_reason, flagged_by, flagged_at, submitted_at";
 
     private final Jdbi jdbi;
 
@@ -55,13 +58,14 @@ public final class PredictionStore {
                 u.bind(p++, r.inputSha256());
                 u.bind(p++, r.inputSize());
                 u.bind(p++, Timestamp.from(r.createdAt()));
+                u.bind(p++, reviewBucket(r.id()));
             }
             u.execute();
         });
     }
 
     public Optional<Prediction> find(String id) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM prediction WHERE id = :id")
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + SELECT_COLUMNS + " FROM prediction WHERE id = :id")
                 .bind("id", id).map((rs, c) -> map(rs)).findOne());
     }
 
@@ -72,7 +76,7 @@ public final class PredictionStore {
      */
     public List<Prediction> list(String deploymentId, PredictionFilter f, String beforeId, int limit) {
         return jdbi.withHandle(h -> {
-            var sql = new StringBuilder("SELECT " + COLUMNS + " FROM prediction WHERE deployment_id = :deployment");
+            var sql = new StringBuilder("SELECT " + SELECT_COLUMNS + " FROM prediction WHERE deployment_id = :deployment");
             if (f.status() != null) {
                 sql.append(" AND status = :status");
             }
@@ -121,7 +125,15 @@ public final class PredictionStore {
         });
     }
 
-    private static Prediction map(ResultSet rs) throws SQLException {
+    /**
+     * Where a prediction falls in 0..9999, from its id: review sampling takes the buckets below the sample rate, so a
+     * prediction's membership never changes and needs no random state.
+     */
+    public static int reviewBucket(String predictionId) {
+        return Math.floorMod(predictionId.hashCode() * 0x9E3779B1, 10_000);
+    }
+
+    public static Prediction map(ResultSet rs) throws SQLException {
         double latency = rs.getDouble("latency_ms");
         Double latencyMs = rs.wasNull() ? null : latency;
         var scores = new LinkedHashMap<String, Double>();
@@ -131,6 +143,16 @@ public final class PredictionStore {
         return new Prediction(rs.getString("id"), rs.getString("deployment_id"), rs.getString("model_version_id"),
                 rs.getString("source"), rs.getString("status"), rs.getString("label"), rs.getDouble("confidence"),
                 scores, latencyMs, rs.getString("input_content_type"), rs.getString("input_sha256"),
-                rs.getLong("input_size"), rs.getTimestamp("created_at").toInstant());
+                rs.getLong("input_size"), rs.getTimestamp("created_at").toInstant(),
+                rs.getString("review_action") == null ? null : new Prediction.Review(rs.getString("review_action"),
+                        rs.getString("reviewed_label"), rs.getString("reviewed_by"), instant(rs, "reviewed_at")),
+                rs.getString("flag_reason") == null ? null : new Prediction.Flag(rs.getString("flag_reason"),
+                        rs.getString("flagged_by"), instant(rs, "flagged_at")),
+                instant(rs, "submitted_at"));
+    }
+
+    private static java.time.Instant instant(ResultSet rs, String column) throws SQLException {
+        Timestamp t = rs.getTimestamp(column);
+        return t == null ? null : t.toInstant();
     }
 }

@@ -116,7 +116,7 @@ class PredictionWriterTest {
         var scores = new java.util.LinkedHashMap<String, Double>();
         scores.put("a", 0.75);
         scores.put("b", 0.25);
-        return new Prediction(Ids.next("prd"), deployment, "mv_1", Prediction.SERVED, Prediction.TO_REVIEW, "a", 0.75,
+        return new Prediction(Ids.next("prd"), deployment, "mv_1", Prediction.SERVED, "a", 0.75,
                 scores, 1.5, "application/json", "0".repeat(64), 10, Instant.parse("2026-01-02T03:04:05.123456Z"));
     }
 

@@ -1,0 +1,99 @@
+package dev.flywheel.server.feedback;
+
+import dev.flywheel.server.serving.Prediction;
+import dev.flywheel.server.serving.PredictionStore;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import org.jdbi.v3.core.Jdbi;
+
+/** The review columns of the {@code prediction} table: reviews, flags, the review queue and its counts. */
+public final class ReviewStore {
+
+    private static final String COLUMNS = PredictionStore.SELECT_COLUMNS;
+
+    private final Jdbi jdbi;
+
+    public ReviewStore(Jdbi jdbi) {
+        this.jdbi = jdbi;
+    }
+
+    /**
+     * Records a review if the prediction is still to be reviewed. The condition on the status makes concurrent
+     * reviews of one prediction race safely: exactly one update matches.
+     *
+     * @return whether this review won
+     */
+    public boolean review(String predictionId, String action, String label, String by, Instant at) {
+        return jdbi.withHandle(h -> h.createUpdate("""
+                UPDATE prediction SET status = 'REVIEWED', review_action = :action, reviewed_label = :label,
+                                      reviewed_by = :by, reviewed_at = :at
+                WHERE id = :id AND status = 'TO_REVIEW'
+                """).bind("id", predictionId).bind("action", action).bind("label", label).bind("by", by)
+                .bind("at", Timestamp.from(at)).execute()) == 1;
+    }
+
+    /** Flags a prediction still to be reviewed; returns whether it was. */
+    public boolean flag(String predictionId, String reason, String by, Instant at) {
+        return jdbi.withHandle(h -> h.createUpdate("""
+                UPDATE prediction SET flag_reason = :reason, flagged_by = :by, flagged_at = :at
+                WHERE id = :id AND status = 'TO_REVIEW'
+                """).bind("id", predictionId).bind("reason", reason).bind("by", by).bind("at", Timestamp.from(at))
+                .execute()) == 1;
+    }
+
+    /** Flagged predictions to review, oldest flag first. */
+    public List<Prediction> flagged(String deploymentId, int limit) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + """
+                 FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND flag_reason IS NOT NULL
+                ORDER BY flagged_at, id LIMIT :limit
+                """).bind("d", deploymentId).bind("limit", limit).map((rs, c) -> PredictionStore.map(rs)).list());
+    }
+
+    /** Unflagged predictions below the confidence threshold, least confident first. */
+    public List<Prediction> lowConfidence(String deploymentId, double threshold, int limit) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + """
+                 FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND confidence < :t
+                   AND flag_reason IS NULL
+                ORDER BY confidence, id DESC LIMIT :limit
+                """).bind("d", deploymentId).bind("t", threshold).bind("limit", limit)
+                .map((rs, c) -> PredictionStore.map(rs)).list());
+    }
+
+    /** Ordinary predictions in the sample, newest first. */
+    public List<Prediction> sampled(String deploymentId, double threshold, int bucketLimit, int limit) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + """
+                 FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND confidence >= :t
+                   AND flag_reason IS NULL AND review_bucket < :b
+                ORDER BY id DESC LIMIT :limit
+                """).bind("d", deploymentId).bind("t", threshold).bind("b", bucketLimit).bind("limit", limit)
+                .map((rs, c) -> PredictionStore.map(rs)).list());
+    }
+
+    /** How many anomalies (flagged or below the threshold) are waiting. */
+    public long countAnomalies(String deploymentId, double threshold) {
+        return jdbi.withHandle(h -> h.createQuery("""
+                SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW'
+                  AND (confidence < :t OR flag_reason IS NOT NULL)
+                """).bind("d", deploymentId).bind("t", threshold).mapTo(Long.class).one());
+    }
+
+    /** How many ordinary predictions of the sample are waiting. */
+    public long countSampled(String deploymentId, double threshold, int bucketLimit) {
+        return jdbi.withHandle(h -> h.createQuery("""
+                SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND confidence >= :t
+                  AND flag_reason IS NULL AND review_bucket < :b
+                """).bind("d", deploymentId).bind("t", threshold).bind("b", bucketLimit).mapTo(Long.class).one());
+    }
+
+    /**
+     * Accepted or corrected reviews of a deployment at or after a time: what a review-count trigger counts. It reads
+     * the {@code (deployment_id, reviewed_at, review_action)} index over the reviews since then only.
+     */
+    public long reviewedSince(String deploymentId, Instant since) {
+        return jdbi.withHandle(h -> h.createQuery("""
+                SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND reviewed_at >= :since
+                  AND review_action IN ('accept', 'correct')
+                """).bind("d", deploymentId).bind("since", Timestamp.from(since)).mapTo(Long.class).one());
+    }
+}
