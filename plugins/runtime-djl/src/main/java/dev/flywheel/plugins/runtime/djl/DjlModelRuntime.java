@@ -9,12 +9,14 @@ import dev.flywheel.spi.runtime.LoadedModel;
 import dev.flywheel.spi.runtime.ModelArtifact;
 import dev.flywheel.spi.runtime.ModelMetadata;
 import dev.flywheel.spi.runtime.ModelRuntime;
+import dev.flywheel.spi.runtime.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
@@ -22,7 +24,8 @@ import java.util.stream.Stream;
 
 /**
  * Loads TorchScript ({@code "torchscript"}) and DJL-native MLP ({@code "djl"}) classifiers on DJL's PyTorch
- * engine, on the CPU. Every loaded model gets its own batching dispatcher.
+ * engine, on the CPU. Every loaded model gets its own batching dispatcher. Its {@link #trainer()} fine-tunes
+ * models of both formats.
  */
 public final class DjlModelRuntime implements ModelRuntime {
 
@@ -40,6 +43,7 @@ public final class DjlModelRuntime implements ModelRuntime {
     private final System.Logger logger;
     private final Engine engine;
     private final Set<DjlLoadedModel> open = ConcurrentHashMap.newKeySet();
+    private final DjlTrainer trainer = new DjlTrainer(this);
 
     /**
      * Starts the PyTorch engine (extracting libtorch on the first start on this machine).
@@ -81,6 +85,15 @@ public final class DjlModelRuntime implements ModelRuntime {
         logger.log(System.Logger.Level.INFO, "loaded " + metadata.format() + " model " + artifact.artifactFile()
                 + " with labels " + metadata.labels());
         return loaded;
+    }
+
+    /**
+     * The built-in trainer: fine-tunes a TorchScript or DJL-native base model on a dataset export and writes the
+     * new version in the base's format (see {@link DjlTrainer}).
+     */
+    @Override
+    public Optional<Trainer> trainer() {
+        return Optional.of(trainer);
     }
 
     /** Closes models the server did not close itself, so that their native memory is not leaked. */
@@ -165,7 +178,7 @@ public final class DjlModelRuntime implements ModelRuntime {
     }
 
     /** The directory with architecture.json: the artifact itself, or its only subdirectory (zip -r of a folder). */
-    private static Path modelDirectory(Path artifact) throws InvalidModelException {
+    static Path modelDirectory(Path artifact) throws InvalidModelException {
         if (Files.isRegularFile(artifact.resolve(MlpArchitecture.FILE_NAME))) {
             return artifact;
         }
