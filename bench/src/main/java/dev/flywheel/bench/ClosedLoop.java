@@ -1,0 +1,151 @@
+package dev.flywheel.bench;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A closed-loop load: a fixed number of threads, each sending its next request as soon as its previous one is
+ * answered, so that exactly {@code concurrency} requests are in flight. First a warm-up (JIT, connection set-up,
+ * caches), then the measured period; only requests that complete within it are counted. Everything stops by
+ * itself at the end of the measured period; a request still in flight then is awaited but not counted.
+ */
+public final class ClosedLoop {
+
+    /** One thread's way of making requests; created and closed on that thread. */
+    public interface Caller extends AutoCloseable {
+        /**
+         * Makes one request.
+         *
+         * @param seq this thread's request number, from 0
+         * @return whether it succeeded (any exception also counts as a failure)
+         */
+        boolean call(long seq) throws Exception;
+
+        @Override
+        default void close() throws Exception {}
+    }
+
+    /** Makes a thread's caller. */
+    @FunctionalInterface
+    public interface CallerFactory {
+        Caller open(int thread) throws Exception;
+    }
+
+    /** Called at the start and at the end of the measured period, to sample what the server says about it. */
+    public interface Window {
+        void started() throws Exception;
+
+        void ended() throws Exception;
+    }
+
+    private static final Window NO_WINDOW = new Window() {
+        @Override
+        public void started() {}
+
+        @Override
+        public void ended() {}
+    };
+
+    private ClosedLoop() {}
+
+    private static void sleepUntil(long nanoTime) throws InterruptedException {
+        for (long left = nanoTime - System.nanoTime(); left > 0; left = nanoTime - System.nanoTime()) {
+            Thread.sleep(Math.max(1, left / 1_000_000), (int) (left % 1_000_000));
+        }
+    }
+
+    /** Runs the load and returns what was measured. */
+    public static PhaseResult run(String scenario, int concurrency, Duration warmup, Duration measure,
+            CallerFactory factory) throws Exception {
+        return run(scenario, concurrency, warmup, measure, factory, NO_WINDOW);
+    }
+
+    /**
+     * Runs the load, telling {@code window} when the measured period starts and ends (on this thread, while the
+     * load goes on), and returns what was measured.
+     */
+    public static PhaseResult run(String scenario, int concurrency, Duration warmup, Duration measure,
+            CallerFactory factory, Window window) throws Exception {
+        var recorders = new ArrayList<LatencyRecorder>();
+        long[] errors = new long[concurrency];
+        long[] acknowledged = new long[concurrency];
+        var ready = new CountDownLatch(concurrency);
+        var go = new CountDownLatch(1);
+        long[] bounds = new long[2];
+        var failure = new AtomicReference<Throwable>();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < concurrency; t++) {
+            var recorder = new LatencyRecorder();
+            recorders.add(recorder);
+            int id = t;
+            Thread thread = new Thread(() -> {
+                try (Caller caller = factory.open(id)) {
+                    ready.countDown();
+                    go.await();
+                    long measureStart = bounds[0];
+                    long end = bounds[1];
+                    long seq = 0;
+                    for (long now = System.nanoTime(); now < end; ) {
+                        boolean ok;
+                        try {
+                            ok = caller.call(seq++);
+                        } catch (Exception e) {
+                            ok = false;
+                        }
+                        long done = System.nanoTime();
+                        if (ok) {
+                            acknowledged[id]++;
+                        }
+                        if (done >= measureStart && done < end) {
+                            recorder.record(done - now);
+                            if (!ok) {
+                                errors[id]++;
+                            }
+                        }
+                        now = done;
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                    ready.countDown();
+                }
+            }, "load-" + scenario + "-" + t);
+            thread.setDaemon(true);
+            threads.add(thread);
+            thread.start();
+        }
+        ready.await();
+        if (failure.get() != null) {
+            go.countDown();
+            throw new IllegalStateException("a load thread could not start: " + failure.get(), failure.get());
+        }
+        long start = System.nanoTime();
+        bounds[0] = start + warmup.toNanos();
+        bounds[1] = bounds[0] + measure.toNanos();
+        // The latch's countDown/await pair publishes bounds[] to the load threads.
+        go.countDown();
+        sleepUntil(bounds[0]);
+        window.started();
+        sleepUntil(bounds[1]);
+        window.ended();
+        for (Thread t : threads) {
+            t.join();
+        }
+        if (failure.get() != null) {
+            throw new IllegalStateException("a load thread failed: " + failure.get(), failure.get());
+        }
+        LatencyRecorder all = LatencyRecorder.merge(recorders);
+        long errorCount = 0;
+        long ackCount = 0;
+        for (int t = 0; t < concurrency; t++) {
+            errorCount += errors[t];
+            ackCount += acknowledged[t];
+        }
+        double seconds = measure.toNanos() / 1e9;
+        long requests = all.count();
+        return new PhaseResult(scenario, concurrency, seconds, requests, errorCount, (requests - errorCount) / seconds,
+                all.quantile(0.5) / 1e6, all.quantile(0.99) / 1e6, all.mean() / 1e6, ackCount);
+    }
+}
