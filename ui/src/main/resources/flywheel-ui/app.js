@@ -2,12 +2,24 @@
 import { html, render } from 'lit-html';
 import { api, setToken, token } from './api.js';
 import { errorBox, loading } from './components/feedback.js';
+import * as deployments from './pages/deployments.js';
+import * as deployment from './pages/deployment.js';
+import * as review from './pages/review.js';
+import * as models from './pages/models.js';
+import * as datasets from './pages/datasets.js';
 import * as plugins from './pages/plugins.js';
 import * as events from './pages/events.js';
 import * as tokens from './pages/tokens.js';
 
-// Each page says which roles see it; pages a role may not use are not offered at all.
+const ALL = ['admin', 'engineer', 'reviewer', 'viewer'];
+
+// Each page says which roles see it; pages a role may not use are not offered at all. A page with a `detail`
+// module shows it for #/path/id…; the rest of the path comes to it as ctx.params.
 const PAGES = [
+  { path: 'deployments', title: 'Deployments', module: deployments, detail: deployment, roles: ALL },
+  { path: 'review', title: 'Review', module: review, roles: ALL },
+  { path: 'models', title: 'Models', module: models, roles: ALL },
+  { path: 'datasets', title: 'Datasets', module: datasets, roles: ALL },
   { path: 'plugins', title: 'Plugins', module: plugins, roles: ['admin', 'engineer', 'reviewer', 'viewer'] },
   { path: 'events', title: 'Events', module: events, roles: ['admin', 'engineer', 'reviewer', 'viewer'] },
   { path: 'tokens', title: 'Tokens', module: tokens, roles: ['admin'] },
@@ -19,10 +31,15 @@ root.replaceChildren();
 let me = null;
 let cleanup = null;
 
-function currentPage() {
-  const path = (location.hash.replace(/^#\/?/, '').split('?')[0] || 'plugins');
+// Reviewers start where they work; everyone else at the deployments.
+const HOME = { reviewer: 'review' };
+
+function route() {
+  const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
+  const [first, ...params] = path.split('/').filter(Boolean).map(decodeURIComponent);
   const allowed = PAGES.filter((p) => p.roles.includes(me.role));
-  return allowed.find((p) => p.path === path) || allowed[0];
+  const page = allowed.find((p) => p.path === (first || HOME[me.role])) || allowed[0];
+  return { page, params: page.path === first ? params : [], query: new URLSearchParams(query || '') };
 }
 
 function signIn(error) {
@@ -77,11 +94,12 @@ function shell(page) {
 function show() {
   if (!me) return;
   if (cleanup) cleanup();
-  const page = currentPage();
+  const { page, params, query } = route();
   document.title = `${page.title} · Flywheel`;
   render(shell(page), root);
   const el = document.getElementById('page');
-  cleanup = page.module.mount(el, { me, navigate: (hash) => { location.hash = hash; } }) || null;
+  const module = params.length && page.detail ? page.detail : page.module;
+  cleanup = module.mount(el, { me, params, query, navigate: (hash) => { location.hash = hash; } }) || null;
 }
 
 async function start() {

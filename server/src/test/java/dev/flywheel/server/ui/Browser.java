@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import org.junit.jupiter.api.Assumptions;
 import org.openqa.selenium.By;
@@ -17,6 +18,7 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.logging.LoggingPreferences;
@@ -86,6 +88,37 @@ final class Browser implements AutoCloseable {
         new WebDriverWait(driver, Duration.ofSeconds(20)).until(ExpectedConditions.textToBePresentInElementLocated(by, text));
     }
 
+    /** Waits until the condition holds (is true, or not null), then returns what it returned. */
+    <T> T waitUntil(String what, Supplier<T> condition) {
+        return new WebDriverWait(driver, Duration.ofSeconds(20)).withMessage(what).until(d -> {
+            T value = condition.get();
+            return Boolean.FALSE.equals(value) ? null : value;
+        });
+    }
+
+    /** Types keys into whatever has the focus, as a person at the keyboard does. */
+    void press(CharSequence... keys) {
+        new Actions(driver).sendKeys(keys).perform();
+    }
+
+    /** Sets the window's size (the screenshots' size). */
+    void size(int width, int height) {
+        driver.manage().window().setSize(new Dimension(width, height));
+    }
+
+    /** A screenshot of the whole page, however long: the window grows to fit it, then comes back. */
+    void fullScreenshot(String name) {
+        Dimension before = driver.manage().window().getSize();
+        Number height = (Number) driver.executeScript("return document.documentElement.scrollHeight");
+        int chrome = before.getHeight() - ((Number) driver.executeScript("return window.innerHeight")).intValue();
+        driver.manage().window().setSize(new Dimension(before.getWidth(), Math.max(before.getHeight(), height.intValue() + chrome)));
+        try {
+            screenshot(name);
+        } finally {
+            driver.manage().window().setSize(before);
+        }
+    }
+
     List<WebElement> all(By by) {
         return driver.findElements(by);
     }
@@ -112,6 +145,22 @@ final class Browser implements AutoCloseable {
                 .map(LogEntry::getMessage)
                 .filter(m -> !m.matches(".*/api/.* - Failed to load resource: the server responded with a status of (4\\d\\d).*"))
                 .toList();
+    }
+
+    /** Runs a step; when it fails, saves a screenshot and adds the page's console to the failure. */
+    void diagnose(String name, Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException | AssertionError e) {
+            try {
+                screenshot(name + "-failed");
+                e.addSuppressed(new AssertionError("browser console: " + driver.manage().logs().get(LogType.BROWSER)
+                        .getAll().stream().map(LogEntry::getMessage).toList()));
+            } catch (RuntimeException ignored) {
+                // the browser itself may be gone
+            }
+            throw e;
+        }
     }
 
     Object script(String js, Object... args) {

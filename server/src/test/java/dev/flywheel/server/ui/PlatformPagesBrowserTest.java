@@ -32,11 +32,13 @@ class PlatformPagesBrowserTest {
             browser.waitForText(By.cssSelector(".error"), "unknown, expired or revoked");
 
             signIn(browser, TestServer.ADMIN_TOKEN);
+            browser.go("/#/plugins");
             WebElement plugin = browser.waitFor(By.cssSelector("article[data-plugin='trigger-review-threshold']"));
             assertThat(plugin.findElement(By.cssSelector(".state")).getText()).isEqualTo("started");
             assertThat(plugin.getText()).contains("review-threshold").contains("threshold").contains("1,000");
             assertThat(browser.all(By.cssSelector("article[data-plugin='runtime-djl']"))).hasSize(1);
-            assertThat(navLinks(browser)).containsExactly("Plugins", "Events", "Tokens");
+            assertThat(navLinks(browser))
+                    .containsExactly("Deployments", "Review", "Models", "Datasets", "Plugins", "Events", "Tokens");
             assertThat(browser.all(By.id("plugin-file"))).hasSize(1);
             browser.screenshot("02-plugins-admin");
 
@@ -59,8 +61,10 @@ class PlatformPagesBrowserTest {
 
             browser.waitFor(By.cssSelector(".who button")).click();
             signIn(browser, secret);
+            browser.waitFor(By.cssSelector("a.active[href='#/review']"));
+            browser.go("/#/plugins");
             browser.waitFor(By.cssSelector("article[data-plugin='trigger-review-threshold']"));
-            assertThat(navLinks(browser)).containsExactly("Plugins", "Events");
+            assertThat(navLinks(browser)).containsExactly("Deployments", "Review", "Models", "Datasets", "Plugins", "Events");
             assertThat(browser.all(By.id("plugin-file"))).isEmpty();
             assertThat(browser.all(By.cssSelector("article.plugin .actions"))).isEmpty();
             browser.screenshot("05-plugins-reviewer");
