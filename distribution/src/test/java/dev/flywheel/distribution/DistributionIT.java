@@ -55,7 +55,12 @@ class DistributionIT {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isZero();
-        assertThat(out).contains("Usage: flywheel").contains("server");
+        assertThat(out).contains("Usage: flywheel").contains("server").contains("demo");
+        Process demoHelp = new ProcessBuilder(DIST.resolve("bin/flywheel").toString(), "demo", "--help")
+                .directory(work.toFile()).redirectErrorStream(true).start();
+        String demoOut = new String(demoHelp.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(demoHelp.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(demoOut).as(demoOut).contains("Usage: flywheel demo").contains("--fast").contains("--server");
 
         // An invalid setting stops the start with a message that says what to set.
         ProcessBuilder pb = new ProcessBuilder(DIST.resolve("bin/flywheel").toString(), "server")
@@ -100,6 +105,7 @@ class DistributionIT {
                     .containsEntry("trigger-schedule", "started")
                     .containsEntry("promoter-paired", "started")
                     .containsEntry("provisioner-local", "started")
+                    .containsEntry("provisioner-kubernetes", "started")
                     .containsEntry("runtime-djl", "started")
                     .containsEntry("corrupt.jar", "failed");
         } finally {

@@ -28,6 +28,12 @@ import dev.flywheel.server.metrics.Metrics;
 import dev.flywheel.server.persistence.Database;
 import dev.flywheel.server.plugins.PluginHost;
 import dev.flywheel.server.plugins.PluginRoutes;
+import dev.flywheel.server.promotion.ComparisonService;
+import dev.flywheel.server.promotion.ComparisonStore;
+import dev.flywheel.server.promotion.ContinuousDeploymentStore;
+import dev.flywheel.server.promotion.PromotionJob;
+import dev.flywheel.server.promotion.PromotionRoutes;
+import dev.flywheel.server.promotion.PromotionService;
 import dev.flywheel.server.registry.ModelRoutes;
 import dev.flywheel.server.registry.RegistryService;
 import dev.flywheel.server.registry.RegistryStore;
@@ -41,12 +47,27 @@ import dev.flywheel.server.serving.PredictionRoutes;
 import dev.flywheel.server.serving.PredictionService;
 import dev.flywheel.server.serving.PredictionStore;
 import dev.flywheel.server.serving.PredictionWriter;
+import dev.flywheel.server.shadow.ShadowResultWriter;
+import dev.flywheel.server.shadow.ShadowRoutes;
+import dev.flywheel.server.shadow.ShadowRunner;
+import dev.flywheel.server.shadow.ShadowService;
+import dev.flywheel.server.shadow.ShadowStore;
+import dev.flywheel.server.training.ContinuousTrainingService;
+import dev.flywheel.server.training.Provisioners;
+import dev.flywheel.server.training.ReferenceOutliers;
+import dev.flywheel.server.training.RunSupervisor;
+import dev.flywheel.server.training.TrainingRoutes;
+import dev.flywheel.server.training.TrainingRunService;
+import dev.flywheel.server.training.TrainingSamples;
+import dev.flywheel.server.training.TrainingStore;
+import dev.flywheel.server.training.TriggerEvaluator;
 import io.javalin.Javalin;
 import io.javalin.http.staticfiles.Location;
 import io.javalin.json.JavalinJackson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -68,6 +89,7 @@ public final class FlywheelServer implements AutoCloseable {
     private Api api;
     private Optional<String> generatedAdminToken = Optional.empty();
     private EventService events;
+    private Scheduling scheduling;
 
     private FlywheelServer(ServerSettings settings) {
         this.settings = settings;
@@ -104,7 +126,7 @@ public final class FlywheelServer implements AutoCloseable {
                     p -> p.list().stream().filter(i -> i.state().equals(state)).count());
         }
         Scheduling scheduling = remember(new Scheduling(database, null, 4));
-        scheduling.start();
+        this.scheduling = scheduling;
 
         BlobStore blobs = new LocalBlobStore(settings.dataDir().resolve("blobs"));
         ModelRuntimes runtimes = remember(new ModelRuntimes(plugins,
@@ -114,18 +136,58 @@ public final class FlywheelServer implements AutoCloseable {
         ModelCache models = remember(new ModelCache(registry, runtimes));
         var deployments = new DeploymentService(new DeploymentStore(database.jdbi()), registry, models, events, clock);
         var predictionStore = new PredictionStore(database.jdbi());
+        // Remembered before the prediction writer, so closed after it: its last rows may still take a shadow result.
+        var shadowStore = new ShadowStore(database.jdbi());
+        ShadowResultWriter shadowResults = remember(new ShadowResultWriter(shadowStore, 500, 100_000,
+                metrics.registry()));
+        ShadowRunner shadowRunner = remember(new ShadowRunner(models, shadowResults, metrics.registry(),
+                Math.max(1, Runtime.getRuntime().availableProcessors() / 4), 128));
         // Remembered last, so closed first: it flushes every accepted prediction while the database is still open.
         PredictionWriter writer = remember(new PredictionWriter(predictionStore, 500, 100_000, metrics.registry()));
         var predictions = new PredictionService(deployments, models, runtimes, registry, blobs, writer,
                 predictionStore, metrics.registry(), clock);
+        writer.beforeInsert(shadowRunner::join);
+        predictions.shadowHook(shadowRunner);
 
         var datasetStore = new DatasetStore(database.jdbi());
         var datasets = new DatasetService(datasetStore, blobs, events, clock);
         var reviews = new ReviewService(new ReviewStore(database.jdbi()), predictions, deployments, registry, events,
                 clock);
-        var loops = new FeedbackLoopService(new FeedbackLoopStore(database.jdbi(), datasetStore), deployments, datasets,
-                registry, events, clock);
+        var loops = new FeedbackLoopService(new FeedbackLoopStore(database.jdbi(), datasetStore), blobs, deployments,
+                datasets, registry, events, clock);
         reviews.onReviewed(loops::flow);
+
+        var shadows = new ShadowService(deployments, registry, models, predictions, shadowRunner, shadowStore, events);
+        var comparisons = new ComparisonService(deployments, new ComparisonStore(database.jdbi()), clock);
+        PromotionService promotions = remember(new PromotionService(new ContinuousDeploymentStore(database.jdbi()),
+                deployments, shadows, comparisons, registry, models, plugins, scheduling, events, metrics.registry(),
+                clock, settings.dataDir().resolve("extensions").resolve("promotion_policy")));
+        reviews.onReviewed(promotions::evaluateSoon);
+        scheduling.register(PromotionJob.class, () -> new PromotionJob(promotions));
+
+        var trainingStore = new TrainingStore(database.jdbi());
+        Path extensions = settings.dataDir().resolve("extensions");
+        Provisioners provisioners = remember(new Provisioners(plugins, extensions.resolve("gpu_provisioner"), clock));
+        var continuousTraining = new ContinuousTrainingService(trainingStore, deployments, plugins, provisioners,
+                events, clock, extensions.resolve("retraining_trigger"));
+        var runs = new TrainingRunService(trainingStore, deployments, loops, datasets, registry, events, clock);
+        registry.runDatasets(runs::datasetVersionsOf);
+        // A version a run made becomes the shadow, the primary, or just a version, as continuous deployment says.
+        runs.onNewVersion(promotions::onNewVersion);
+        var supervisor = new RunSupervisor(trainingStore, runs, provisioners, tokens, events, clock, this::serverUrl,
+                settings.pluginsDir());
+        var samples = new TrainingSamples(predictions, deployments, datasets, blobs);
+        reviews.outlierDetector(new ReferenceOutliers(samples, clock));
+        TriggerEvaluator triggers = remember(new TriggerEvaluator(trainingStore, continuousTraining, runs, reviews,
+                samples, plugins, events, clock));
+        reviews.onReviewed(triggers::evaluateSoon);
+        scheduling.register(RunSupervisor.SupervisorJob.class, () -> new RunSupervisor.SupervisorJob(supervisor));
+        scheduling.register(TriggerEvaluator.EvaluationJob.class, () -> new TriggerEvaluator.EvaluationJob(triggers));
+        scheduling.start();
+        scheduling.every("training-supervisor", RunSupervisor.SupervisorJob.class, settings.supervisorInterval(),
+                java.util.Map.of());
+        scheduling.every("trigger-evaluation", TriggerEvaluator.EvaluationJob.class, settings.triggerInterval(),
+                java.util.Map.of());
 
         var access = new AccessControl(tokens);
         List<Api.Routes> routes = List.of(
@@ -138,7 +200,10 @@ public final class FlywheelServer implements AutoCloseable {
                 new DeploymentRoutes(deployments),
                 new PredictionRoutes(predictions),
                 new DatasetRoutes(datasets),
-                new FeedbackRoutes(reviews, loops));
+                new FeedbackRoutes(reviews, loops),
+                new ShadowRoutes(shadows),
+                new PromotionRoutes(comparisons, promotions),
+                new TrainingRoutes(continuousTraining, runs, supervisor, trainingStore, reviews));
 
         app = Javalin.create(config -> {
             config.jsonMapper(new JavalinJackson(Json.mapper(), false));
@@ -182,6 +247,11 @@ public final class FlywheelServer implements AutoCloseable {
         return closeable;
     }
 
+    /** How training jobs reach this server: the public URL when set, else this host's loopback. */
+    private String serverUrl() {
+        return settings.publicUrl() != null ? settings.publicUrl() : "http://127.0.0.1:" + app.port();
+    }
+
     /** The port the HTTP API listens on. */
     public int port() {
         return app.port();
@@ -215,6 +285,11 @@ public final class FlywheelServer implements AutoCloseable {
         if (app != null) {
             app.stop();
             app = null;
+        }
+        // Scheduled jobs use nearly everything below; they stop first, and close() waits for running ones.
+        if (scheduling != null) {
+            scheduling.close();
+            scheduling = null;
         }
         for (int i = closeables.size() - 1; i >= 0; i--) {
             try {

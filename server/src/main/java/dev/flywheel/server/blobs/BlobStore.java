@@ -29,6 +29,16 @@ public interface BlobStore {
      */
     Blob put(InputStream content);
 
+    /** The address content would have, without storing it. */
+    static Blob addressOf(byte[] content) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(content);
+            return new Blob(java.util.HexFormat.of().formatHex(d), content.length);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Stores bytes. */
     default Blob put(byte[] content) {
         return put(new ByteArrayInputStream(content));

@@ -1,6 +1,7 @@
 package dev.flywheel.server.cli;
 
 import dev.flywheel.server.ServerVersion;
+import dev.flywheel.server.demo.DemoCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -10,7 +11,7 @@ import picocli.CommandLine.Command;
         versionProvider = FlywheelCli.Version.class,
         description = "Flywheel: models that improve themselves. Capture predictions, review them, retrain, "
                 + "shadow and promote.",
-        subcommands = {ServerCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServerCommand.class, DemoCommand.class, JobCommand.class, CommandLine.HelpCommand.class})
 public final class FlywheelCli implements Runnable {
 
     @CommandLine.Spec

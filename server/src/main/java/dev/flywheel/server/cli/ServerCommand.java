@@ -24,6 +24,9 @@ import picocli.CommandLine.Option;
             "  FLYWHEEL_PLUGINS_DIR   plugin jars (default <install>/plugins)",
             "  FLYWHEEL_MAX_REQUEST_BYTES  largest request body (default 20 MiB)",
             "  FLYWHEEL_MAX_PLUGIN_BYTES   largest plugin upload (default 1 GiB)",
+            "  FLYWHEEL_PUBLIC_URL    URL training jobs use to reach this server (default http://127.0.0.1:<port>)",
+            "  FLYWHEEL_TRIGGER_INTERVAL   how often retraining triggers are evaluated (default 60s)",
+            "  FLYWHEEL_SUPERVISOR_INTERVAL  how often training runs are advanced and their logs copied (default 5s)",
             ""})
 public final class ServerCommand implements Callable<Integer> {
 

@@ -26,6 +26,8 @@ import java.util.Properties;
  * @param maxRequestBytes the largest request body accepted by ordinary routes
  * @param maxPluginBytes the largest plugin jar accepted by an upload
  * @param publicUrl the URL jobs and links use to reach this server, or {@code null} to derive it
+ * @param triggerInterval how often the retraining triggers of active deployments are evaluated
+ * @param supervisorInterval how often training runs are advanced (submitted, polled, their logs copied)
  */
 public record ServerSettings(
         int port,
@@ -38,7 +40,9 @@ public record ServerSettings(
         Path pluginsDir,
         long maxRequestBytes,
         long maxPluginBytes,
-        String publicUrl) {
+        String publicUrl,
+        java.time.Duration triggerInterval,
+        java.time.Duration supervisorInterval) {
 
     /** The settings with their names as variable and property, for errors and docs. */
     public enum Key {
@@ -52,7 +56,9 @@ public record ServerSettings(
         PLUGINS_DIR("FLYWHEEL_PLUGINS_DIR", "flywheel.plugins-dir"),
         MAX_REQUEST_BYTES("FLYWHEEL_MAX_REQUEST_BYTES", "flywheel.max-request-bytes"),
         MAX_PLUGIN_BYTES("FLYWHEEL_MAX_PLUGIN_BYTES", "flywheel.max-plugin-bytes"),
-        PUBLIC_URL("FLYWHEEL_PUBLIC_URL", "flywheel.public-url");
+        PUBLIC_URL("FLYWHEEL_PUBLIC_URL", "flywheel.public-url"),
+        TRIGGER_INTERVAL("FLYWHEEL_TRIGGER_INTERVAL", "flywheel.trigger-interval"),
+        SUPERVISOR_INTERVAL("FLYWHEEL_SUPERVISOR_INTERVAL", "flywheel.supervisor-interval");
 
         public final String env;
         public final String property;
@@ -98,12 +104,15 @@ public record ServerSettings(
                 .orElse(home != null ? home.resolve("plugins") : dataDir.resolve("plugins"));
         long maxRequest = source.number(Key.MAX_REQUEST_BYTES, 20L * 1024 * 1024, 1024, Long.MAX_VALUE, errors);
         long maxPlugin = source.number(Key.MAX_PLUGIN_BYTES, 1024L * 1024 * 1024, 1024, Long.MAX_VALUE, errors);
+        java.time.Duration triggers = source.duration(Key.TRIGGER_INTERVAL, java.time.Duration.ofSeconds(60), errors);
+        java.time.Duration supervisor = source.duration(Key.SUPERVISOR_INTERVAL, java.time.Duration.ofSeconds(5), errors);
         if (!errors.isEmpty()) {
             throw new InvalidSettingsException(errors);
         }
         return new ServerSettings(port, source.get(Key.HOST).orElse(null), dataDir.toAbsolutePath(), dbUrl,
                 source.get(Key.DB_USER).orElse(null), source.get(Key.DB_PASSWORD).orElse(null), adminToken,
-                pluginsDir.toAbsolutePath(), maxRequest, maxPlugin, source.get(Key.PUBLIC_URL).orElse(null));
+                pluginsDir.toAbsolutePath(), maxRequest, maxPlugin, source.get(Key.PUBLIC_URL).orElse(null), triggers,
+                supervisor);
     }
 
     /** Whether the database is the embedded H2 one. */
@@ -114,7 +123,13 @@ public record ServerSettings(
     /** A copy with another port (tests and the demo pick a free one). */
     public ServerSettings withPort(int newPort) {
         return new ServerSettings(newPort, host, dataDir, dbUrl, dbUser, dbPassword, adminToken, pluginsDir,
-                maxRequestBytes, maxPluginBytes, publicUrl);
+                maxRequestBytes, maxPluginBytes, publicUrl, triggerInterval, supervisorInterval);
+    }
+
+    /** A copy with other scheduling intervals (tests run the loop faster). */
+    public ServerSettings withIntervals(java.time.Duration triggers, java.time.Duration supervisor) {
+        return new ServerSettings(port, host, dataDir, dbUrl, dbUser, dbPassword, adminToken, pluginsDir,
+                maxRequestBytes, maxPluginBytes, publicUrl, triggers, supervisor);
     }
 
     private record Source(Properties props, Map<String, String> env) {
@@ -124,6 +139,24 @@ public record ServerSettings(
                 v = props.getProperty(key.property);
             }
             return v == null || v.isBlank() ? Optional.empty() : Optional.of(v.trim());
+        }
+
+        java.time.Duration duration(Key key, java.time.Duration dflt, List<String> errors) {
+            Optional<String> v = get(key);
+            if (v.isEmpty()) {
+                return dflt;
+            }
+            try {
+                java.time.Duration d = dev.flywheel.spi.config.ConfigSchema.parseDuration(v.get());
+                if (d.isNegative() || d.isZero()) {
+                    throw new IllegalArgumentException("must be positive");
+                }
+                return d;
+            } catch (IllegalArgumentException e) {
+                errors.add(key.env + " (or " + key.property + ") must be a positive duration such as 30s or 5m, not '"
+                        + v.get() + "'");
+                return dflt;
+            }
         }
 
         long number(Key key, long dflt, long min, long max, List<String> errors) {

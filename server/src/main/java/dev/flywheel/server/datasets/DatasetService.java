@@ -166,6 +166,11 @@ public final class DatasetService {
         return u < validationFraction ? "validation" : "train";
     }
 
+    /** The first items of a version, for statistics such as a drift reference. */
+    public List<DatasetItem> firstItems(String versionId, int limit) {
+        return store.listItems(versionId, null, null, null, null, limit);
+    }
+
     public Page<DatasetItem> items(String versionId, String split, String label, PageRequest page) {
         version(versionId);
         Long after = null;

@@ -1,6 +1,7 @@
 package dev.flywheel.server.feedback;
 
 import dev.flywheel.server.access.Principal;
+import dev.flywheel.server.blobs.BlobStore;
 import dev.flywheel.server.datasets.DatasetItem;
 import dev.flywheel.server.datasets.DatasetService;
 import dev.flywheel.server.datasets.DatasetVersion;
@@ -29,15 +30,17 @@ public final class FeedbackLoopService {
     static final int BATCH = 500;
 
     private final FeedbackLoopStore store;
+    private final BlobStore blobs;
     private final DeploymentService deployments;
     private final DatasetService datasets;
     private final RegistryService registry;
     private final EventService events;
     private final Clock clock;
 
-    public FeedbackLoopService(FeedbackLoopStore store, DeploymentService deployments, DatasetService datasets,
-            RegistryService registry, EventService events, Clock clock) {
+    public FeedbackLoopService(FeedbackLoopStore store, BlobStore blobs, DeploymentService deployments,
+            DatasetService datasets, RegistryService registry, EventService events, Clock clock) {
         this.store = store;
+        this.blobs = blobs;
         this.deployments = deployments;
         this.datasets = datasets;
         this.registry = registry;
@@ -158,6 +161,12 @@ public final class FeedbackLoopService {
                     return 0;
                 }
                 List<String> ids = batch.stream().map(FeedbackLoopStore.Reviewed::id).toList();
+                // Dataset assets live in the blob store; inputs kept in their row go there now (same address).
+                for (FeedbackLoopStore.Reviewed r : batch) {
+                    if (r.inputInline() != null) {
+                        blobs.put(r.inputInline());
+                    }
+                }
                 Instant now = clock.instant();
                 for (String versionId : versionIds) {
                     DatasetVersion v = datasets.version(versionId);

@@ -108,16 +108,16 @@ public final class FeedbackLoopStore {
     /**
      * Reviewed, not rejected predictions that have not flowed yet, oldest first.
      *
-     * @return rows of {@code id, input_sha256, input_content_type, input_size, reviewed_label}
      */
     public List<Reviewed> reviewed(Handle h, String deploymentId, int limit) {
         return h.createQuery("""
-                SELECT id, input_sha256, input_content_type, input_size, reviewed_label FROM prediction
+                SELECT id, input_sha256, input_content_type, input_size, reviewed_label, input_inline FROM prediction
                 WHERE deployment_id = :d AND status = 'REVIEWED' AND review_action IN ('accept', 'correct')
                 ORDER BY id LIMIT :limit
                 """).bind("d", deploymentId).bind("limit", limit)
                 .map((rs, c) -> new Reviewed(rs.getString("id"), rs.getString("input_sha256"),
-                        rs.getString("input_content_type"), rs.getLong("input_size"), rs.getString("reviewed_label")))
+                        rs.getString("input_content_type"), rs.getLong("input_size"), rs.getString("reviewed_label"),
+                        rs.getBytes("input_inline")))
                 .list();
     }
 
@@ -129,8 +129,11 @@ public final class FeedbackLoopStore {
      * @param contentType the input's media type
      * @param size the input's size
      * @param label the reviewed label
+     * @param inputInline the input when it lives in the prediction's row (it must reach the blob store to become an
+     *     asset), else {@code null}
      */
-    public record Reviewed(String id, String inputSha256, String contentType, long size, String label) {}
+    public record Reviewed(String id, String inputSha256, String contentType, long size, String label,
+            byte[] inputInline) {}
 
     /** Which of these predictions already are items of the version (a retried flow). */
     public Set<String> alreadyItems(Handle h, String versionId, List<String> predictionIds) {

@@ -8,6 +8,7 @@ import dev.flywheel.server.serving.Deployment;
 import dev.flywheel.server.serving.DeploymentService;
 import dev.flywheel.server.serving.Prediction;
 import dev.flywheel.server.serving.PredictionService;
+import dev.flywheel.server.serving.PredictionStore;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -70,7 +71,8 @@ public final class ReviewService {
     /**
      * Why a prediction is in the queue.
      *
-     * @param kind {@code flagged}, {@code low_confidence} or {@code sampled}
+     * @param kind {@code flagged}, {@code disagreement} (the shadow model's label differs from the primary's),
+     *     {@code low_confidence}, {@code drift_outlier} (an input far from the reference data) or {@code sampled}
      * @param detail the flag's reason, or the numbers
      */
     public record Reason(String kind, String detail) {}
@@ -94,6 +96,34 @@ public final class ReviewService {
      */
     public record ReviewQueue(List<QueueItem> items, long anomalies, long toReview, double confidenceThreshold,
             double sampleRate) {}
+
+    /**
+     * A prediction waiting for review, with its input when that lives in its row (else it is in the blob store).
+     *
+     * @param prediction the prediction
+     * @param inputInline its input, or {@code null}
+     */
+    public record Candidate(Prediction prediction, byte[] inputInline) {}
+
+    /** Finds drift outliers: inputs far from the deployment's reference data. */
+    @FunctionalInterface
+    public interface OutlierDetector {
+        /**
+         * @return for each outlier among the candidates, its prediction id and why (e.g. "feature 2 is 5.3 sd from
+         *     the reference mean")
+         */
+        Map<String, String> outliers(String deploymentId, List<Candidate> candidates);
+    }
+
+    /** How many of the newest ordinary predictions are checked for drift outliers on each queue request. */
+    static final int OUTLIER_WINDOW = 500;
+
+    private volatile OutlierDetector outliers = (d, c) -> Map.of();
+
+    /** Sets what finds drift outliers (the training capability provides it: it knows the reference data). */
+    public void outlierDetector(OutlierDetector detector) {
+        this.outliers = detector;
+    }
 
     public ReviewService(ReviewStore store, PredictionService predictions, DeploymentService deployments,
             RegistryService registry, EventService events, Clock clock) {
@@ -221,7 +251,12 @@ public final class ReviewService {
         return predictions.get(predictionId);
     }
 
-    /** The first entries of a deployment's review queue: flagged, then least confident, then the newest of the rest. */
+    /**
+     * The first entries of a deployment's review queue, in this order: flagged by a person; then the predictions on
+     * which the shadow model disagreed with the primary, newest first (one of the two is wrong, and the review
+     * decides which, which is exactly the evidence a promotion needs); then the least confident; then the newest of
+     * the rest.
+     */
     public ReviewQueue queue(String deploymentId, int limit) {
         Deployment d = deployments.get(deploymentId);
         if (limit < 1 || limit > MAX_QUEUE) {
@@ -233,26 +268,63 @@ public final class ReviewService {
         for (Prediction p : store.flagged(deploymentId, limit)) {
             var reasons = new ArrayList<Reason>();
             reasons.add(new Reason("flagged", p.flag().reason()));
+            if (p.shadow() != null && p.shadow().disagreesWith(p.label())) {
+                reasons.add(disagreement(p));
+            }
             if (p.confidence() < threshold) {
                 reasons.add(lowConfidence(p, threshold));
             }
             items.add(new QueueItem(p, reasons));
         }
         if (items.size() < limit) {
+            for (Prediction p : store.disagreements(deploymentId, limit - items.size())) {
+                var reasons = new ArrayList<Reason>();
+                reasons.add(disagreement(p));
+                if (p.confidence() < threshold) {
+                    reasons.add(lowConfidence(p, threshold));
+                }
+                items.add(new QueueItem(p, reasons));
+            }
+        }
+        if (items.size() < limit) {
             for (Prediction p : store.lowConfidence(deploymentId, threshold, limit - items.size())) {
                 items.add(new QueueItem(p, List.of(lowConfidence(p, threshold))));
+            }
+        }
+        // Drift outliers are looked for among the newest ordinary predictions, sampled or not: an input far from the
+        // reference data is worth a look whatever the sample rate.
+        var seen = new java.util.HashSet<String>();
+        items.forEach(i -> seen.add(i.prediction().id()));
+        List<Candidate> recent = store.recentOrdinary(deploymentId, threshold, OUTLIER_WINDOW).stream()
+                .filter(c -> !seen.contains(c.prediction().id())).toList();
+        Map<String, String> found = recent.isEmpty() ? Map.of() : outliers.outliers(deploymentId, recent);
+        for (Candidate c : recent) {
+            String why = found.get(c.prediction().id());
+            if (why != null && items.size() < limit) {
+                items.add(new QueueItem(c.prediction(), List.of(new Reason("drift_outlier", why))));
+                seen.add(c.prediction().id());
             }
         }
         if (items.size() < limit) {
             String detail = d.settings().reviewSampleRate() >= 1 ? "all traffic is reviewed"
                     : "in the " + percent(d.settings().reviewSampleRate()) + " sample of traffic";
-            for (Prediction p : store.sampled(deploymentId, threshold, buckets, limit - items.size())) {
-                items.add(new QueueItem(p, List.of(new Reason("sampled", detail))));
+            for (Prediction p : store.sampled(deploymentId, threshold, buckets, limit - items.size() + found.size())) {
+                if (items.size() < limit && !seen.contains(p.id())) {
+                    items.add(new QueueItem(p, List.of(new Reason("sampled", detail))));
+                }
             }
         }
-        long anomalies = store.countAnomalies(deploymentId, threshold);
-        return new ReviewQueue(items, anomalies, anomalies + store.countSampled(deploymentId, threshold, buckets),
-                threshold, d.settings().reviewSampleRate());
+        long anomalies = store.countAnomalies(deploymentId, threshold) + found.size();
+        long sampledOutliers = recent.stream().filter(c -> found.containsKey(c.prediction().id())
+                && PredictionStore.reviewBucket(c.prediction().id()) < buckets).count();
+        return new ReviewQueue(items, anomalies, anomalies + store.countSampled(deploymentId, threshold, buckets)
+                - sampledOutliers, threshold, d.settings().reviewSampleRate());
+    }
+
+    private static Reason disagreement(Prediction p) {
+        return new Reason("disagreement", String.format(java.util.Locale.ROOT,
+                "the shadow (version %s) predicted '%s' (%.3f), the primary '%s' (%.3f)", p.shadow().modelVersionId(),
+                p.shadow().label(), p.shadow().confidence(), p.label(), p.confidence()));
     }
 
     private static Reason lowConfidence(Prediction p, double threshold) {

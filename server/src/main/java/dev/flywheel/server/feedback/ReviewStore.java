@@ -11,6 +11,10 @@ import org.jdbi.v3.core.Jdbi;
 public final class ReviewStore {
 
     private static final String COLUMNS = PredictionStore.SELECT_COLUMNS;
+    /** The primary and the shadow answered the same input with different labels. */
+    private static final String DISAGREES = "(shadow_status = 'ok' AND shadow_label <> label)";
+    private static final String AGREES_OR_NO_SHADOW = "(shadow_status IS NULL OR shadow_status <> 'ok' "
+            + "OR shadow_label = label)";
 
     private final Jdbi jdbi;
 
@@ -50,40 +54,58 @@ public final class ReviewStore {
                 """).bind("d", deploymentId).bind("limit", limit).map((rs, c) -> PredictionStore.map(rs)).list());
     }
 
-    /** Unflagged predictions below the confidence threshold, least confident first. */
+    /** Unflagged predictions on which the shadow disagreed with the primary, newest first. */
+    public List<Prediction> disagreements(String deploymentId, int limit) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM prediction WHERE deployment_id = :d"
+                + " AND status = 'TO_REVIEW' AND flag_reason IS NULL AND " + DISAGREES + " ORDER BY id DESC LIMIT :limit")
+                .bind("d", deploymentId).bind("limit", limit).map((rs, c) -> PredictionStore.map(rs)).list());
+    }
+
+    /** Unflagged predictions below the confidence threshold without a disagreement, least confident first. */
     public List<Prediction> lowConfidence(String deploymentId, double threshold, int limit) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + """
-                 FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND confidence < :t
-                   AND flag_reason IS NULL
-                ORDER BY confidence, id DESC LIMIT :limit
-                """).bind("d", deploymentId).bind("t", threshold).bind("limit", limit)
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM prediction WHERE deployment_id = :d"
+                + " AND status = 'TO_REVIEW' AND confidence < :t AND flag_reason IS NULL AND " + AGREES_OR_NO_SHADOW
+                + " ORDER BY confidence, id DESC LIMIT :limit")
+                .bind("d", deploymentId).bind("t", threshold).bind("limit", limit)
                 .map((rs, c) -> PredictionStore.map(rs)).list());
     }
 
     /** Ordinary predictions in the sample, newest first. */
     public List<Prediction> sampled(String deploymentId, double threshold, int bucketLimit, int limit) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + """
-                 FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND confidence >= :t
-                   AND flag_reason IS NULL AND review_bucket < :b
-                ORDER BY id DESC LIMIT :limit
-                """).bind("d", deploymentId).bind("t", threshold).bind("b", bucketLimit).bind("limit", limit)
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM prediction WHERE deployment_id = :d"
+                + " AND status = 'TO_REVIEW' AND confidence >= :t AND flag_reason IS NULL AND review_bucket < :b AND "
+                + AGREES_OR_NO_SHADOW + " ORDER BY id DESC LIMIT :limit")
+                .bind("d", deploymentId).bind("t", threshold).bind("b", bucketLimit).bind("limit", limit)
                 .map((rs, c) -> PredictionStore.map(rs)).list());
     }
 
-    /** How many anomalies (flagged or below the threshold) are waiting. */
+    /**
+     * The newest ordinary predictions waiting (not flagged, not disagreeing, not below the threshold), whatever the
+     * sample, with their
+     * inputs when these live in the row: where drift outliers are looked for.
+     */
+    public List<ReviewService.Candidate> recentOrdinary(String deploymentId, double threshold, int limit) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + ", input_inline"
+                + " FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND confidence >= :t"
+                + " AND flag_reason IS NULL AND " + AGREES_OR_NO_SHADOW + " ORDER BY id DESC LIMIT :limit")
+                .bind("d", deploymentId).bind("t", threshold).bind("limit", limit)
+                .map((rs, c) -> new ReviewService.Candidate(PredictionStore.map(rs), rs.getBytes("input_inline")))
+                .list());
+    }
+
+    /** How many anomalies (flagged, a shadow disagreement, or below the threshold) are waiting. */
     public long countAnomalies(String deploymentId, double threshold) {
-        return jdbi.withHandle(h -> h.createQuery("""
-                SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW'
-                  AND (confidence < :t OR flag_reason IS NOT NULL)
-                """).bind("d", deploymentId).bind("t", threshold).mapTo(Long.class).one());
+        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM prediction WHERE deployment_id = :d"
+                + " AND status = 'TO_REVIEW' AND (confidence < :t OR flag_reason IS NOT NULL OR " + DISAGREES + ")")
+                .bind("d", deploymentId).bind("t", threshold).mapTo(Long.class).one());
     }
 
     /** How many ordinary predictions of the sample are waiting. */
     public long countSampled(String deploymentId, double threshold, int bucketLimit) {
-        return jdbi.withHandle(h -> h.createQuery("""
-                SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND confidence >= :t
-                  AND flag_reason IS NULL AND review_bucket < :b
-                """).bind("d", deploymentId).bind("t", threshold).bind("b", bucketLimit).mapTo(Long.class).one());
+        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM prediction WHERE deployment_id = :d"
+                + " AND status = 'TO_REVIEW' AND confidence >= :t AND flag_reason IS NULL AND review_bucket < :b AND "
+                + AGREES_OR_NO_SHADOW)
+                .bind("d", deploymentId).bind("t", threshold).bind("b", bucketLimit).mapTo(Long.class).one());
     }
 
     /**

@@ -129,7 +129,8 @@ public final class OpenApiDocument {
     }
 
     /** The schema files, one per capability, merged into {@code components.schemas}. */
-    private static final List<String> SCHEMA_FILES = List.of("components.json", "datasets.json", "feedback.json");
+    private static final List<String> SCHEMA_FILES = List.of("components.json", "datasets.json", "feedback.json",
+            "training.json", "promotion.json");
 
     private static ObjectNode components() {
         ObjectNode components = Json.mapper().createObjectNode();

@@ -113,6 +113,18 @@ public final class RegistryService {
      */
     public ModelVersion register(String modelId, String metadataJson, String uploadedName, InputStream artifact,
             Principal by) {
+        return register(modelId, metadataJson, uploadedName, artifact, null, null, by.actor());
+    }
+
+    /**
+     * Registers a version that a training run made, with its lineage; checked exactly as an upload is.
+     *
+     * @param parentVersionId the version it was trained from
+     * @param trainingRunId the run that trained it
+     * @param actor who registers it (the run)
+     */
+    public ModelVersion register(String modelId, String metadataJson, String uploadedName, InputStream artifact,
+            String parentVersionId, String trainingRunId, String actor) {
         getModel(modelId);
         ModelMetadata metadata = ModelMetadataJson.parse(metadataJson, runtimes.formats());
         String fileName = ArtifactLayout.artifactFileName(metadata.format(), uploadedName);
@@ -129,16 +141,21 @@ public final class RegistryService {
             String id = Ids.next("mv");
             Instant now = clock.instant();
             ModelVersion v = store.insertNextVersion(modelId, n -> new ModelVersion(id, modelId, n, metadata.format(),
-                    ModelMetadataJson.toMap(metadata), fileName, blob.sha256(), blob.size(), null, null, by.actor(),
-                    now));
+                    ModelMetadataJson.toMap(metadata), fileName, blob.sha256(), blob.size(), parentVersionId, trainingRunId,
+                    actor, now));
             var data = new LinkedHashMap<String, Object>();
             data.put("model_id", modelId);
             data.put("version", v.version());
             data.put("format", v.format());
             data.put("artifact_sha256", v.artifactSha256());
             data.put("artifact_size", v.artifactSize());
+            if (trainingRunId != null) {
+                data.put("parent_version_id", parentVersionId);
+                data.put("training_run_id", trainingRunId);
+            }
             events.event("model_version.registered", "version " + v.version() + " of model " + modelId
-                    + " registered").actor(by.actor()).subject("model_version", id).data(data).record();
+                    + " registered" + (trainingRunId == null ? "" : " by training run " + trainingRunId))
+                    .actor(actor).subject("model_version", id).data(data).record();
             return v;
         } finally {
             deleteRecursively(staging);
@@ -179,8 +196,19 @@ public final class RegistryService {
     /** Where a version came from; hand uploads have no parent, run or datasets. */
     public Lineage lineage(String id) {
         ModelVersion v = getVersion(id);
-        return new Lineage(v.id(), v.modelId(), v.version(), v.parentVersionId(), v.trainingRunId(), List.of());
+        List<String> datasets = v.trainingRunId() == null ? List.of() : runDatasets.apply(v.trainingRunId());
+        return new Lineage(v.id(), v.modelId(), v.version(), v.parentVersionId(), v.trainingRunId(), datasets);
     }
+
+    /**
+     * Tells the registry how to find the dataset versions a training run used; the training capability provides it,
+     * so that the registry does not depend on training.
+     */
+    public void runDatasets(java.util.function.Function<String, List<String>> source) {
+        this.runDatasets = source;
+    }
+
+    private java.util.function.Function<String, List<String>> runDatasets = run -> List.of();
 
     /** A registered version's metadata as the runtimes take it. */
     public ModelMetadata metadataOf(ModelVersion v) {

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 /**
@@ -22,8 +23,10 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 public final class DeploymentService {
 
     /**
-     * How long the predict path trusts its copy of a deployment. Changes made through this service apply at once;
-     * the bound only matters for changes made by another replica on the shared database.
+     * How long the predict path trusts its copy of a deployment. Changes made through this service apply at once on
+     * this node; the bound only matters for changes made by another replica on the shared database. A promotion or
+     * rollback made on one replica therefore reaches the others within this bound: meanwhile they keep serving the
+     * old primary, and every request is still served wholly by one version, old or new.
      */
     private static final long SERVING_CACHE_NANOS = TimeUnit.SECONDS.toNanos(5);
 
@@ -33,6 +36,8 @@ public final class DeploymentService {
     private final EventService events;
     private final Clock clock;
     private final Map<String, Cached> serving = new ConcurrentHashMap<>();
+    /** Bumped by every change, so that a copy read before a change is never cached after it. */
+    private final AtomicLong changes = new AtomicLong();
 
     private record Cached(Deployment deployment, long loadedAt) {}
 
@@ -72,7 +77,8 @@ public final class DeploymentService {
             throw ApiException.conflict("deployment_exists", "a deployment named '" + name + "' already exists");
         }
         models.get(version.id());
-        var d = new Deployment(Ids.next("dep"), name, version.id(), null, parsed, null, by.actor(), clock.instant());
+        var d = new Deployment(Ids.next("dep"), name, version.id(), null, null, null, parsed, null, by.actor(),
+                clock.instant());
         try {
             store.insert(d);
         } catch (UnableToExecuteStatementException e) {
@@ -102,7 +108,7 @@ public final class DeploymentService {
         }
         DeploymentSettings updated = d.settings().with(changes);
         store.updateSettings(id, updated);
-        serving.remove(id);
+        invalidate(id);
         events.event("deployment.settings_changed", "settings of deployment '" + d.name() + "' changed")
                 .actor(by.actor()).deployment(id).subject("deployment", id)
                 .data(Map.of("before", d.settings().toMap(), "after", updated.toMap())).record();
@@ -113,7 +119,7 @@ public final class DeploymentService {
     public Deployment setReference(String id, String datasetVersionId, Principal by) {
         Deployment d = get(id);
         store.updateReference(id, datasetVersionId);
-        serving.remove(id);
+        invalidate(id);
         events.event("deployment.reference_set", "reference data of deployment '" + d.name() + "' set to dataset "
                 + "version " + datasetVersionId).actor(by.actor()).deployment(id).subject("deployment", id)
                 .data(Map.of("dataset_version_id", datasetVersionId)).record();
@@ -135,8 +141,51 @@ public final class DeploymentService {
         if (c != null && now - c.loadedAt() < SERVING_CACHE_NANOS) {
             return c.deployment();
         }
+        long seen = changes.get();
         Deployment d = get(id);
-        serving.put(id, new Cached(d, now));
+        // Atomic with invalidate's remove: a copy read before a change made meanwhile is used once, never cached.
+        serving.compute(id, (k, old) -> changes.get() == seen ? new Cached(d, now) : old);
         return d;
+    }
+
+    /**
+     * Sets, replaces or removes the shadow if it is still {@code expectedShadow}; this node serves the change at once.
+     *
+     * @param shadow the new shadow version (loaded by the caller first), or {@code null} to remove it
+     * @return the deployment after the change, or empty when the shadow had changed meanwhile
+     */
+    public java.util.Optional<Deployment> changeShadow(String id, String expectedShadow, String shadow) {
+        boolean done = store.setShadow(id, expectedShadow, shadow, shadow == null ? null : clock.instant());
+        invalidate(id);
+        return done ? java.util.Optional.of(get(id)) : java.util.Optional.empty();
+    }
+
+    /**
+     * Makes another version the primary if the primary is still {@code expectedPrimary}, keeping the old one for a
+     * rollback; this node serves the new primary from the next request on. The caller loads the new version first, so
+     * that no request waits for the load.
+     *
+     * @return the deployment after the change, or empty when the primary had changed meanwhile
+     */
+    public java.util.Optional<Deployment> replacePrimary(String id, String expectedPrimary, String newPrimary) {
+        boolean done = store.replacePrimary(id, expectedPrimary, newPrimary, clock.instant());
+        invalidate(id);
+        return done ? java.util.Optional.of(get(id)) : java.util.Optional.empty();
+    }
+
+    /**
+     * Restores the previous primary if the primary is still {@code expectedPrimary}; served at once on this node.
+     *
+     * @return the deployment after the change, or empty when it had changed meanwhile
+     */
+    public java.util.Optional<Deployment> rollback(String id, String expectedPrimary, String previous) {
+        boolean done = store.rollback(id, expectedPrimary, previous, clock.instant());
+        invalidate(id);
+        return done ? java.util.Optional.of(get(id)) : java.util.Optional.empty();
+    }
+
+    private void invalidate(String id) {
+        changes.incrementAndGet();
+        serving.remove(id);
     }
 }

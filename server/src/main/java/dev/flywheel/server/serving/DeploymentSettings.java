@@ -14,15 +14,18 @@ import java.util.Map;
  * @param reviewConfidenceThreshold predictions less confident than this are anomalies: they lead the review queue
  * @param reviewSampleRate the share of ordinary (not anomalous) predictions that enter the review queue, so that a
  *     high-traffic deployment's queue stays reviewable; anomalies always enter
+ * @param shadowSampleRate the share of served predictions whose input is also run by the shadow model, if one is
+ *     set (above 0 to 1; default 1: all of them)
  */
-public record DeploymentSettings(String captureMode, double reviewConfidenceThreshold, double reviewSampleRate) {
+public record DeploymentSettings(String captureMode, double reviewConfidenceThreshold, double reviewSampleRate,
+        double shadowSampleRate) {
 
     public static final String DURABLE = "durable";
     public static final String ASYNC = "async";
-    public static final DeploymentSettings DEFAULT = new DeploymentSettings(DURABLE, 0.6, 1.0);
+    public static final DeploymentSettings DEFAULT = new DeploymentSettings(DURABLE, 0.6, 1.0, 1.0);
 
     private static final List<String> FIELDS = List.of("capture_mode", "review_confidence_threshold",
-            "review_sample_rate");
+            "review_sample_rate", "shadow_sample_rate");
 
     /** Whether predictions are answered only once logged. */
     public boolean durable() {
@@ -59,7 +62,8 @@ public record DeploymentSettings(String captureMode, double reviewConfidenceThre
         }
         double threshold = fraction(changes, "review_confidence_threshold", reviewConfidenceThreshold, true);
         double rate = fraction(changes, "review_sample_rate", reviewSampleRate, false);
-        return new DeploymentSettings((String) mode, threshold, rate);
+        double shadowRate = fraction(changes, "shadow_sample_rate", shadowSampleRate, false);
+        return new DeploymentSettings((String) mode, threshold, rate, shadowRate);
     }
 
     private static double fraction(Map<String, Object> changes, String key, double current, boolean zeroAllowed) {
@@ -81,6 +85,7 @@ public record DeploymentSettings(String captureMode, double reviewConfidenceThre
         m.put("capture_mode", captureMode);
         m.put("review_confidence_threshold", reviewConfidenceThreshold);
         m.put("review_sample_rate", reviewSampleRate);
+        m.put("shadow_sample_rate", shadowSampleRate);
         return m;
     }
 }

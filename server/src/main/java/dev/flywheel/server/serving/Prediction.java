@@ -22,6 +22,9 @@ import java.util.Map;
  * @param review how a person reviewed it, or {@code null} while it is to be reviewed
  * @param flag why someone flagged it for review, or {@code null}
  * @param submittedAt when it reached the feedback loop's dataset versions, or {@code null}
+ * @param inputInline the input itself when it is small enough to live in the row (only set on the way in), else
+ *     {@code null}: the input is then in the blob store
+ * @param shadow what the deployment's shadow model made of the same input, or {@code null} when no shadow ran
  */
 public record Prediction(
         String id,
@@ -39,14 +42,54 @@ public record Prediction(
         Instant createdAt,
         Review review,
         Flag flag,
-        Instant submittedAt) {
+        Instant submittedAt,
+        Shadow shadow,
+        @com.fasterxml.jackson.annotation.JsonIgnore byte[] inputInline) {
 
     /** A new, unreviewed prediction. */
     public Prediction(String id, String deploymentId, String modelVersionId, String source, String label,
             double confidence, Map<String, Double> scores, Double latencyMs, String inputContentType,
             String inputSha256, long inputSize, Instant createdAt) {
         this(id, deploymentId, modelVersionId, source, TO_REVIEW, label, confidence, scores, latencyMs,
-                inputContentType, inputSha256, inputSize, createdAt, null, null, null);
+                inputContentType, inputSha256, inputSize, createdAt, null, null, null, null, null);
+    }
+
+    /** A new, unreviewed prediction whose input is kept in its row (small inputs; see {@link PredictionService}). */
+    public Prediction withInlineInput(byte[] input) {
+        return new Prediction(id, deploymentId, modelVersionId, source, status, label, confidence, scores, latencyMs,
+                inputContentType, inputSha256, inputSize, createdAt, review, flag, submittedAt, shadow, input);
+    }
+
+    /** This prediction with the shadow's part replaced. */
+    public Prediction withShadow(Shadow value) {
+        return new Prediction(id, deploymentId, modelVersionId, source, status, label, confidence, scores, latencyMs,
+                inputContentType, inputSha256, inputSize, createdAt, review, flag, submittedAt, value, inputInline);
+    }
+
+    /**
+     * The shadow model's run on a prediction's input.
+     *
+     * @param modelVersionId the shadow version it was queued to
+     * @param status {@code pending} (queued, no result stored yet), {@code ok}, {@code error} or {@code skipped}
+     *     (the shadow's queue was full)
+     * @param label the shadow's label, when ok
+     * @param confidence its probability, when ok
+     * @param scores every label's probability, when ok
+     * @param latencyMs how long the shadow model took, when it ran
+     * @param error why it failed or was skipped
+     */
+    public record Shadow(String modelVersionId, String status, String label, Double confidence,
+            Map<String, Double> scores, Double latencyMs, String error) {
+
+        public static final String PENDING = "pending";
+        public static final String OK = "ok";
+        public static final String ERROR = "error";
+        public static final String SKIPPED = "skipped";
+
+        /** Whether the shadow answered and its label differs from the primary's. */
+        public boolean disagreesWith(String primaryLabel) {
+            return OK.equals(status) && label != null && !label.equals(primaryLabel);
+        }
     }
 
     /**

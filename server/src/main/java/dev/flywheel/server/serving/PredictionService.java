@@ -47,6 +47,35 @@ public final class PredictionService {
     private final PredictionStore store;
     private final MeterRegistry meters;
     private final Clock clock;
+    private volatile ShadowHook shadow = ShadowHook.NONE;
+
+    /**
+     * Hands each served prediction's input to the deployment's shadow model, if it has one. Called on the request
+     * thread after the primary has answered and before the row is queued, so it must only queue work, never run it.
+     */
+    public interface ShadowHook {
+
+        /** No shadow runs. */
+        ShadowHook NONE = new ShadowHook() {
+            @Override
+            public Prediction dispatch(Deployment d, Prediction p, dev.flywheel.spi.runtime.ModelInput input) {
+                return p;
+            }
+
+            @Override
+            public void abandoned(Prediction p) {}
+        };
+
+        /**
+         * Queues the input to the shadow.
+         *
+         * @return the row to write: unchanged when no shadow runs, else with its shadow part (pending or skipped)
+         */
+        Prediction dispatch(Deployment d, Prediction p, dev.flywheel.spi.runtime.ModelInput input);
+
+        /** The row of a dispatched prediction will never be written (capture was refused). */
+        void abandoned(Prediction p);
+    }
 
     /**
      * What {@code POST /api/deployments/{d}/predict} answers.
@@ -96,6 +125,11 @@ public final class PredictionService {
         this.clock = clock;
     }
 
+    /** Sets the shadow hook (the server wires the shadow runner here). */
+    public void shadowHook(ShadowHook hook) {
+        this.shadow = hook == null ? ShadowHook.NONE : hook;
+    }
+
     /**
      * Predicts with a deployment's primary model and logs the prediction.
      *
@@ -117,11 +151,17 @@ public final class PredictionService {
             String versionId = d.primaryModelVersionId();
             ModelOutput out = run(models.get(versionId), payload, d);
             double latencyMs = Math.round((System.nanoTime() - start) / 1_000.0) / 1_000.0;
-            Blob blob = blobs.put(payload.stored());
+            Stored input = store(payload.stored());
             var p = new Prediction(Ids.next("prd"), d.id(), versionId, Prediction.SERVED,
-                    out.label(), out.confidence(), out.scores(), latencyMs, payload.storedContentType(), blob.sha256(),
-                    blob.size(), clock.instant());
-            capture(p, d);
+                    out.label(), out.confidence(), out.scores(), latencyMs, payload.storedContentType(),
+                    input.blob().sha256(), input.blob().size(), clock.instant()).withInlineInput(input.inline());
+            p = shadow.dispatch(d, p, payload.input());
+            try {
+                capture(p, d);
+            } catch (ApiException e) {
+                shadow.abandoned(p);
+                throw e;
+            }
             Timer.builder("flywheel.predict.latency").description("time the model took to answer a predict request")
                     .tag("deployment", d.id()).register(meters)
                     .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
@@ -151,6 +191,32 @@ public final class PredictionService {
                             + " outputs") + " for one input"));
         }
         return outputs.get(0);
+    }
+
+    /**
+     * Inputs up to this size live in their prediction's row, made durable by the same group commit; a blob write per
+     * prediction (a file, an fsync, a rename) cost more than the model itself (see bench/README.md).
+     */
+    static final int INLINE_INPUT_BYTES = 64 * 1024;
+
+    private record Stored(Blob blob, byte[] inline) {}
+
+    /** Keeps an input: in the row when small, else in the blob store. Either way it has its content address. */
+    private Stored store(byte[] input) {
+        if (input.length <= INLINE_INPUT_BYTES) {
+            return new Stored(BlobStore.addressOf(input), input);
+        }
+        return new Stored(blobs.put(input), null);
+    }
+
+    /**
+     * A prediction's stored input: from its row when it lives there, else from the blob store.
+     *
+     * @throws java.util.NoSuchElementException when neither holds it
+     */
+    public byte[] inputBytes(String predictionId, String sha256) {
+        byte[] inline = store.inlineInput(predictionId);
+        return inline != null ? inline : blobs.read(sha256);
     }
 
     /** Queues the row; a durable deployment answers only once it is committed. */
@@ -218,10 +284,10 @@ public final class PredictionService {
                         + v.version() + "'s labels " + labels);
             }
         }
-        Blob blob = blobs.put(payload.stored());
+        Stored input = store(payload.stored());
         var p = new Prediction(Ids.next("prd"), d.id(), req.modelVersionId(), Prediction.LOGGED,
-                req.label(), req.confidence(), scores, req.latencyMs(), payload.storedContentType(), blob.sha256(),
-                blob.size(), clock.instant());
+                req.label(), req.confidence(), scores, req.latencyMs(), payload.storedContentType(),
+                input.blob().sha256(), input.blob().size(), clock.instant()).withInlineInput(input.inline());
         capture(p, d);
         count(d.id(), "logged");
         return p;
@@ -232,6 +298,11 @@ public final class PredictionService {
         return page.page(store.list(deploymentId, filter, page.after(), page.fetchSize()), Prediction::id);
     }
 
+    /** The newest predictions of a deployment (or, with a version, the first that version made), for statistics. */
+    public List<PredictionStore.Observation> observations(String deploymentId, String versionId, int limit) {
+        return store.observations(deploymentId, versionId, limit);
+    }
+
     public Prediction get(String id) {
         return store.find(id).orElseThrow(() -> ApiException.notFound("prediction", id));
     }
@@ -240,7 +311,9 @@ public final class PredictionService {
     public StoredInput input(String id) {
         Prediction p = get(id);
         try {
-            return new StoredInput(p.inputContentType(), blobs.open(p.inputSha256()));
+            byte[] inline = store.inlineInput(id);
+            return new StoredInput(p.inputContentType(), inline != null ? new java.io.ByteArrayInputStream(inline)
+                    : blobs.open(p.inputSha256()));
         } catch (NoSuchElementException e) {
             throw new ApiException(410, "input_gone", "the input of prediction " + id + " is no longer in the blob store");
         }

@@ -1,23 +1,26 @@
 package dev.flywheel.server.serving;
 
 import dev.flywheel.server.http.Json;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.sql.Types;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.Query;
-import org.jdbi.v3.core.statement.Update;
 
 /** The {@code prediction} table. */
 public final class PredictionStore {
 
     private static final String COLUMNS = "id, deployment_id, model_version_id, source, status, label, confidence, "
-            + "scores_json, latency_ms, input_content_type, input_sha256, input_size, created_at, review_bucket";
-    private static final int COLUMN_COUNT = 14;
+            + "scores_json, latency_ms, input_content_type, input_sha256, input_size, created_at, review_bucket, "
+            + "shadow_model_version_id, shadow_status, shadow_label, shadow_confidence, shadow_scores_json, "
+            + "shadow_latency_ms, shadow_error";
+    private static final int COLUMN_COUNT = 21;
     /** What a read returns: the inserted columns plus what reviews add later (the review store reads them too). */
     public static final String SELECT_COLUMNS = COLUMNS + ", review_action, reviewed_label, reviewed_by, reviewed_at, "
             + "flag_reason, flagged_by, flagged_at, submitted_at";
@@ -29,39 +32,68 @@ public final class PredictionStore {
     }
 
     /**
-     * Inserts predictions with one multi-row statement: one round trip and one commit for the lot, and all or none
-     * of them stored.
+     * Inserts predictions as one JDBC batch of one prepared statement in one transaction: one parse, one round trip
+     * and one commit for the lot, and all or none of them stored.
      */
     public void insertAll(List<Prediction> rows) {
         if (rows.isEmpty()) {
             return;
         }
-        var sql = new StringBuilder("INSERT INTO prediction (").append(COLUMNS).append(") VALUES ");
-        String tuple = "(" + "?, ".repeat(COLUMN_COUNT - 1) + "?)";
-        for (int i = 0; i < rows.size(); i++) {
-            sql.append(i == 0 ? "" : ", ").append(tuple);
-        }
-        jdbi.useHandle(h -> {
-            Update u = h.createUpdate(sql.toString());
-            int p = 0;
-            for (Prediction r : rows) {
-                u.bind(p++, r.id());
-                u.bind(p++, r.deploymentId());
-                u.bind(p++, r.modelVersionId());
-                u.bind(p++, r.source());
-                u.bind(p++, r.status());
-                u.bind(p++, r.label());
-                u.bind(p++, r.confidence());
-                u.bind(p++, Json.write(r.scores()));
-                u.bind(p++, r.latencyMs());
-                u.bind(p++, r.inputContentType());
-                u.bind(p++, r.inputSha256());
-                u.bind(p++, r.inputSize());
-                u.bind(p++, Timestamp.from(r.createdAt()));
-                u.bind(p++, reviewBucket(r.id()));
+        String sql = "INSERT INTO prediction (" + COLUMNS + ", input_inline) VALUES ("
+                + "?, ".repeat(COLUMN_COUNT) + "?)";
+        jdbi.useTransaction(h -> {
+            try (PreparedStatement ps = h.getConnection().prepareStatement(sql)) {
+                for (Prediction r : rows) {
+                    int p = 1;
+                    ps.setString(p++, r.id());
+                    ps.setString(p++, r.deploymentId());
+                    ps.setString(p++, r.modelVersionId());
+                    ps.setString(p++, r.source());
+                    ps.setString(p++, r.status());
+                    ps.setString(p++, r.label());
+                    ps.setDouble(p++, r.confidence());
+                    ps.setString(p++, Json.write(r.scores()));
+                    setDouble(ps, p++, r.latencyMs());
+                    ps.setString(p++, r.inputContentType());
+                    ps.setString(p++, r.inputSha256());
+                    ps.setLong(p++, r.inputSize());
+                    ps.setTimestamp(p++, Timestamp.from(r.createdAt()));
+                    ps.setInt(p++, reviewBucket(r.id()));
+                    // A shadow result that was ready before the row was written joins it here (see ShadowRunner).
+                    Prediction.Shadow sh = r.shadow();
+                    ps.setString(p++, sh == null ? null : sh.modelVersionId());
+                    ps.setString(p++, sh == null ? null : sh.status());
+                    ps.setString(p++, sh == null ? null : sh.label());
+                    setDouble(ps, p++, sh == null ? null : sh.confidence());
+                    ps.setString(p++, sh == null || sh.scores() == null ? null : Json.write(sh.scores()));
+                    setDouble(ps, p++, sh == null ? null : sh.latencyMs());
+                    ps.setString(p++, sh == null ? null : sh.error());
+                    if (r.inputInline() == null) {
+                        ps.setNull(p, Types.BINARY);
+                    } else {
+                        ps.setBytes(p, r.inputInline());
+                    }
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            } catch (SQLException e) {
+                throw new org.jdbi.v3.core.statement.UnableToExecuteStatementException(e, null);
             }
-            u.execute();
         });
+    }
+
+    private static void setDouble(PreparedStatement ps, int index, Double value) throws SQLException {
+        if (value == null) {
+            ps.setNull(index, Types.DOUBLE);
+        } else {
+            ps.setDouble(index, value);
+        }
+    }
+
+    /** The input kept in a prediction's row, or {@code null} when it is in the blob store (or there is no row). */
+    public byte[] inlineInput(String id) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT input_inline FROM prediction WHERE id = :id").bind("id", id)
+                .map((rs, c) -> rs.getBytes(1)).findOne().orElse(null));
     }
 
     public Optional<Prediction> find(String id) {
@@ -126,6 +158,34 @@ public final class PredictionStore {
     }
 
     /**
+     * A light view of predictions for statistics: the newest of a deployment, or the first a version made.
+     *
+     * @param versionId only this version's, oldest first; or {@code null} for the deployment's newest first
+     */
+    public List<Observation> observations(String deploymentId, String versionId, int limit) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT label, input_sha256, input_content_type, created_at, "
+                + "input_inline FROM prediction WHERE deployment_id = :d"
+                + (versionId == null ? " ORDER BY id DESC" : " AND model_version_id = :v ORDER BY id") + " LIMIT :limit")
+                .bind("d", deploymentId).bind("v", versionId).bind("limit", limit)
+                .map((rs, c) -> new Observation(rs.getString("label"), rs.getString("input_sha256"),
+                        rs.getString("input_content_type"), rs.getTimestamp("created_at").toInstant(),
+                        rs.getBytes("input_inline")))
+                .list());
+    }
+
+    /**
+     * A prediction as statistics see it.
+     *
+     * @param label the predicted label
+     * @param inputSha256 the stored input
+     * @param contentType its media type
+     * @param at when it was made
+     * @param inputInline the input when it lives in the row, else {@code null} (read it from the blob store)
+     */
+    public record Observation(String label, String inputSha256, String contentType, java.time.Instant at,
+            byte[] inputInline) {}
+
+    /**
      * Where a prediction falls in 0..9999, from its id: review sampling takes the buckets below the sample rate, so a
      * prediction's membership never changes and needs no random state.
      */
@@ -148,7 +208,30 @@ public final class PredictionStore {
                         rs.getString("reviewed_label"), rs.getString("reviewed_by"), instant(rs, "reviewed_at")),
                 rs.getString("flag_reason") == null ? null : new Prediction.Flag(rs.getString("flag_reason"),
                         rs.getString("flagged_by"), instant(rs, "flagged_at")),
-                instant(rs, "submitted_at"));
+                instant(rs, "submitted_at"), shadow(rs), null);
+    }
+
+    private static Prediction.Shadow shadow(ResultSet rs) throws SQLException {
+        String version = rs.getString("shadow_model_version_id");
+        if (version == null) {
+            return null;
+        }
+        String scoresJson = rs.getString("shadow_scores_json");
+        Map<String, Double> scores = null;
+        if (scoresJson != null) {
+            scores = new LinkedHashMap<>();
+            for (Map.Entry<String, Object> e : Json.readMap(scoresJson).entrySet()) {
+                scores.put(e.getKey(), ((Number) e.getValue()).doubleValue());
+            }
+        }
+        return new Prediction.Shadow(version, rs.getString("shadow_status"), rs.getString("shadow_label"),
+                nullableDouble(rs, "shadow_confidence"), scores, nullableDouble(rs, "shadow_latency_ms"),
+                rs.getString("shadow_error"));
+    }
+
+    private static Double nullableDouble(ResultSet rs, String column) throws SQLException {
+        double v = rs.getDouble(column);
+        return rs.wasNull() ? null : v;
     }
 
     private static java.time.Instant instant(ResultSet rs, String column) throws SQLException {

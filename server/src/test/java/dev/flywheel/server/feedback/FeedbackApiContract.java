@@ -290,6 +290,37 @@ public abstract class FeedbackApiContract {
     }
 
     @Test
+    void inputsFarFromTheReferenceDataAreDriftOutliersInTheQueue() {
+        String d = Fixtures.deploy(http, ADMIN, "outliers-" + System.nanoTime(), versionId, null);
+        String reference = newVersion(null);
+        var random = new java.util.Random(3);
+        for (int i = 0; i < 100; i++) {
+            http.post("/api/dataset-versions/" + reference + "/items", ADMIN, "{\"features\": [" + (1 + random.nextGaussian() * 0.1)
+                    + ", " + (2 + random.nextGaussian() * 0.1) + ", 3, " + (4 + random.nextGaussian() * 0.1)
+                    + "], \"label\": \"setosa-like\"}");
+        }
+        http.put("/api/deployments/" + d + "/reference", ADMIN, "{\"dataset_version_id\": \"" + reference + "\"}");
+        String outlier = logFeatures(d, "[1.0, 2.0, 3.0, 9.0]");
+        String ordinary = logFeatures(d, "[1.02, 1.97, 3.0, 4.05]");
+
+        JsonNode queue = http.get("/api/deployments/" + d + "/review-queue", reviewer).json();
+        assertThat(ids(queue)).containsExactly(outlier, ordinary);
+        assertThat(queue.at("/items/0/reasons/0/kind").asText()).isEqualTo("drift_outlier");
+        assertThat(queue.at("/items/0/reasons/0/detail").asText()).startsWith("feature 3 is ")
+                .contains("sd from the reference mean (reference: 100 items)");
+        assertThat(queue.at("/items/1/reasons/0/kind").asText()).isEqualTo("sampled");
+        assertThat(queue.path("anomalies").asLong()).isEqualTo(1);
+        assertThat(queue.path("to_review").asLong()).isEqualTo(2);
+    }
+
+    private String logFeatures(String deployment, String features) {
+        var r = http.post("/api/deployments/" + deployment + "/predictions", ADMIN, "{\"input\": {\"features\": " + features
+                + "}, \"label\": \"setosa-like\", \"confidence\": 0.9, \"model_version_id\": \"" + versionId + "\"}");
+        assertThat(r.status()).as(r.toString()).isEqualTo(201);
+        return r.json().path("id").asText();
+    }
+
+    @Test
     void referenceDataAndLoopSetUpAreValidated() {
         String d = Fixtures.deploy(http, ADMIN, "reference-" + System.nanoTime(), versionId, null);
         String version = newVersion(null);

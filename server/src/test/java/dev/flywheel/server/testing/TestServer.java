@@ -31,21 +31,41 @@ public final class TestServer implements AutoCloseable {
         return start(db, dir, true);
     }
 
+    /** Starts a server on that database with the built plugins and settings changed by {@code tweak}. */
+    public static TestServer start(TestDatabase db, Path dir, java.util.function.UnaryOperator<ServerSettings> tweak) {
+        linkBuiltPlugins(dir.resolve("plugins"));
+        return start(tweak.apply(settings(db, dir, dir.resolve("plugins"))));
+    }
+
     /** Starts a server on that database, with or without the built plugins. */
     public static TestServer start(TestDatabase db, Path dir, boolean withBuiltPlugins) {
         Path plugins = dir.resolve("plugins");
+        if (withBuiltPlugins) {
+            linkBuiltPlugins(plugins);
+        } else {
+            try {
+                Files.createDirectories(plugins);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return start(settings(db, dir, plugins));
+    }
+
+    /** Links the built plugin jars into a plugins directory (once; a restarted server finds them there). */
+    public static void linkBuiltPlugins(Path plugins) {
         try {
             Files.createDirectories(plugins);
-            if (withBuiltPlugins) {
-                for (Path jar : builtPlugins()) {
+            for (Path jar : builtPlugins()) {
+                Path link = plugins.resolve(jar.getFileName());
+                if (!Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     // Linked, not copied: the DJL runtime jar is over 100 MB.
-                    Files.createSymbolicLink(plugins.resolve(jar.getFileName()), jar.toAbsolutePath());
+                    Files.createSymbolicLink(link, jar.toAbsolutePath());
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return start(settings(db, dir, plugins));
     }
 
     /** Starts a server with exactly these settings. */
@@ -56,7 +76,8 @@ public final class TestServer implements AutoCloseable {
     /** Settings for a test server on that database. */
     public static ServerSettings settings(TestDatabase db, Path dir, Path plugins) {
         return new ServerSettings(0, "127.0.0.1", dir.resolve("data"), db.url(), db.user(), db.password(), ADMIN_TOKEN,
-                plugins, 64 * 1024, 64L * 1024 * 1024, null);
+                plugins, 64 * 1024, 64L * 1024 * 1024, null, java.time.Duration.ofSeconds(60),
+                java.time.Duration.ofSeconds(1));
     }
 
     /** The plugin jars the build produced, which every server test loads through PF4J. */

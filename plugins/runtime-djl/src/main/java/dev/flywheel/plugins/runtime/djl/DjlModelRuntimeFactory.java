@@ -29,7 +29,7 @@ public class DjlModelRuntimeFactory implements ModelRuntimeFactory {
                             + " passes up to this size.")
                     .build(),
             ConfigProperty.builder(MAX_BATCH_DELAY, ConfigKind.DURATION)
-                    .defaultValue("2ms")
+                    .defaultValue("0ms")
                     .description("How long a forward pass waits for more concurrent inputs once it has one: the"
                             + " latency traded for throughput under load. 0ms batches only what is already waiting.")
                     .build());

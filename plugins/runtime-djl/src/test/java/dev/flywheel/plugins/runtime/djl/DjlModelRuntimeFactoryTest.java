@@ -26,7 +26,7 @@ class DjlModelRuntimeFactoryTest {
     void schemaHasBatchingDefaults() throws Exception {
         ExtensionConfig config = factory.configSchema().validate(Map.of());
         assertThat(config.integer("max_batch_size")).contains(32L);
-        assertThat(config.duration("max_batch_delay")).contains(java.time.Duration.ofMillis(2));
+        assertThat(config.duration("max_batch_delay")).contains(java.time.Duration.ZERO);
     }
 
     @Test

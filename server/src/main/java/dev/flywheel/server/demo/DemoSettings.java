@@ -1,0 +1,43 @@
+package dev.flywheel.server.demo;
+
+import java.time.Duration;
+
+/**
+ * The sizes, speeds and seeds of one demo run.
+ *
+ * @param calm predictions from the original world before the drift
+ * @param maxDrifted most predictions from the drifted world (the demo fails if the loop has not closed by then)
+ * @param after predictions on the drifted world served by the promoted version that measure its accuracy
+ * @param rate predictions per second
+ * @param threads concurrent traffic threads
+ * @param threshold reviews since the last run that start a run (the review-threshold trigger)
+ * @param driftWindow recent predictions the drift trigger compares with the reference
+ * @param driftMinWindow predictions the drift trigger needs before deciding
+ * @param minSamples paired reviewed predictions the promoter needs before deciding on accuracy
+ * @param promotionThreshold accuracy gain the shadow must show
+ * @param significance McNemar p-value below which the gain counts
+ * @param epochs epochs of the built-in trainer
+ * @param errorRate share of reviews in which the simulated reviewer picks a wrong label
+ * @param seed seed of the world and the reviewer
+ * @param timeout longest the story may take before the demo gives up
+ */
+public record DemoSettings(long calm, long maxDrifted, long after, double rate, int threads, int threshold,
+        int driftWindow, int driftMinWindow, int minSamples, double promotionThreshold, double significance,
+        int epochs, double errorRate, long seed, Duration timeout) {
+
+    /**
+     * The sizes of {@code --fast}: about two minutes on two CPU cores. The drift trigger's window is twice the drift it
+     * needs to see, so that it fires once some 60 drifted predictions were reviewed; a smaller window fires after a
+     * couple of dozen, and a run on so few learns the drifted world less well.
+     */
+    public static DemoSettings fast() {
+        return new DemoSettings(200, 4000, 200, 25, 4, 300, 400, 200, 60, 0.05, 0.05, 30, 0.03, 42,
+                Duration.ofMinutes(6));
+    }
+
+    /** The default sizes: a slower story with more evidence at each step. */
+    public static DemoSettings standard() {
+        return new DemoSettings(500, 20000, 500, 15, 4, 700, 600, 300, 200, 0.05, 0.05, 40, 0.03, 42,
+                Duration.ofMinutes(20));
+    }
+}

@@ -1,0 +1,194 @@
+package dev.flywheel.server.promotion;
+
+import dev.flywheel.server.config.Durations;
+import dev.flywheel.server.http.ApiException;
+import dev.flywheel.server.serving.Deployment;
+import dev.flywheel.server.serving.DeploymentService;
+import dev.flywheel.spi.promotion.ShadowComparison;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The live comparison of a deployment's primary and shadow on the same traffic, since the shadow was set: how often
+ * they agree, and on the predictions a person has since reviewed, how accurate each is (with 95% Wilson intervals)
+ * and whether the difference is chance (McNemar's exact test); their latencies, the shadow's errors and skips.
+ */
+public final class ComparisonService {
+
+    public static final int DEFAULT_BUCKETS = 24;
+    public static final int MAX_BUCKETS = 500;
+
+    private final DeploymentService deployments;
+    private final ComparisonStore store;
+    private final Clock clock;
+
+    /**
+     * An accuracy with its 95% Wilson score interval.
+     *
+     * @param value correct / reviewed
+     * @param ci95Low the interval's lower bound
+     * @param ci95High its upper bound
+     */
+    public record Accuracy(double value, double ci95Low, double ci95High) {}
+
+    /**
+     * McNemar's exact test on the paired reviewed predictions.
+     *
+     * @param b only the primary right
+     * @param c only the shadow right
+     * @param pValue the exact two-sided p-value (1 when b + c = 0)
+     */
+    public record McNemar(long b, long c, double pValue) {}
+
+    /**
+     * Latency percentiles in milliseconds, over the inputs both models answered; {@code null} without any.
+     *
+     * @param p50 the median
+     * @param p95 the 95th percentile
+     */
+    public record Latency(Double p50, Double p95) {}
+
+    /**
+     * The numbers of one window.
+     *
+     * @param requests inputs given to the shadow: run, failed, skipped or still pending
+     * @param compared inputs both models answered
+     * @param agreements of those, how many got the same label
+     * @param agreementRate agreements / compared, or {@code null}
+     * @param errors shadow runs that failed
+     * @param skips inputs the shadow skipped because its queue was full
+     * @param pending inputs whose shadow result is not stored yet
+     * @param errorRate errors / (requests - skips), or {@code null}
+     * @param pairedReviewed compared inputs a person has since accepted or corrected
+     * @param bothCorrect paired: both right
+     * @param primaryOnlyCorrect paired: only the primary right
+     * @param shadowOnlyCorrect paired: only the shadow right
+     * @param bothWrong paired: both wrong
+     * @param primaryAccuracy the primary's accuracy on the paired reviewed inputs, or {@code null}
+     * @param shadowAccuracy the shadow's, or {@code null}
+     * @param mcnemar the test on the paired reviewed inputs
+     * @param primaryLatencyMs the primary's latency
+     * @param shadowLatencyMs the shadow's latency
+     */
+    public record Stats(long requests, long compared, long agreements, Double agreementRate, long errors, long skips,
+            long pending, Double errorRate, long pairedReviewed, long bothCorrect, long primaryOnlyCorrect,
+            long shadowOnlyCorrect, long bothWrong, Accuracy primaryAccuracy, Accuracy shadowAccuracy,
+            McNemar mcnemar, Latency primaryLatencyMs, Latency shadowLatencyMs) {}
+
+    /**
+     * One time bucket.
+     *
+     * @param start its start
+     * @param end its end (exclusive)
+     * @param stats its numbers
+     */
+    public record BucketStats(Instant start, Instant end, Stats stats) {}
+
+    /**
+     * The answer of {@code GET /api/deployments/{d}/comparison}.
+     *
+     * @param deploymentId the deployment
+     * @param primaryModelVersionId the primary
+     * @param shadowModelVersionId the shadow
+     * @param shadowSince when the shadow was set: the comparison counts from here
+     * @param asOf when it was computed
+     * @param overall everything since the shadow was set
+     * @param bucket the bucket size, ISO-8601
+     * @param buckets the last buckets, oldest first, none before the shadow was set
+     */
+    public record Comparison(String deploymentId, String primaryModelVersionId, String shadowModelVersionId,
+            Instant shadowSince, Instant asOf, Stats overall, String bucket, List<BucketStats> buckets) {}
+
+    public ComparisonService(DeploymentService deployments, ComparisonStore store, Clock clock) {
+        this.deployments = deployments;
+        this.store = store;
+        this.clock = clock;
+    }
+
+    /**
+     * The comparison of the deployment's current pair.
+     *
+     * @param bucket the bucket size such as {@code 1h} or {@code 15m}, or {@code null} for an hour
+     * @param buckets how many of the last buckets, or {@code null} for {@value #DEFAULT_BUCKETS}
+     * @throws ApiException 409 when the deployment has no shadow
+     */
+    public Comparison compare(String deploymentId, String bucket, Integer buckets) {
+        Deployment d = requireShadow(deploymentId);
+        Duration size = bucket == null ? Duration.ofHours(1) : Durations.parse("bucket", bucket);
+        if (size.compareTo(Duration.ofMinutes(1)) < 0 || size.compareTo(Duration.ofDays(7)) > 0) {
+            throw ApiException.badRequest("invalid_parameter", "bucket must be from 1m to 7d, such as 15m, 1h or 1d");
+        }
+        int count = buckets == null ? DEFAULT_BUCKETS : buckets;
+        if (count < 1 || count > MAX_BUCKETS) {
+            throw ApiException.badRequest("invalid_parameter", "buckets must be from 1 to " + MAX_BUCKETS);
+        }
+        Instant now = clock.instant();
+        // Includes the current second, so that a prediction made just now is counted.
+        Instant until = now.plusSeconds(1);
+        Instant since = d.shadowSince();
+        Stats overall = stats(store.window(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId(), since, until));
+
+        long seconds = size.getSeconds();
+        long last = Math.floorDiv(now.getEpochSecond(), seconds);
+        long first = Math.max(last - count + 1, Math.floorDiv(since.getEpochSecond(), seconds));
+        Instant from = Instant.ofEpochSecond(first * seconds);
+        Map<Long, ComparisonStore.Window> found = new HashMap<>();
+        for (var b : store.buckets(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId(),
+                from.isBefore(since) ? since : from, until, seconds)) {
+            found.put(b.index(), b.window());
+        }
+        var out = new ArrayList<BucketStats>();
+        ComparisonStore.Window empty = new ComparisonStore.Window(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, null, null,
+                null);
+        for (long i = first; i <= last; i++) {
+            out.add(new BucketStats(Instant.ofEpochSecond(i * seconds), Instant.ofEpochSecond((i + 1) * seconds),
+                    stats(found.getOrDefault(i, empty))));
+        }
+        return new Comparison(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId(), since, now, overall,
+                size.toString(), out);
+    }
+
+    /** What a promotion policy is given: the current pair since the shadow was set. */
+    public ShadowComparison forPolicy(Deployment d) {
+        Instant now = clock.instant();
+        ComparisonStore.Window w = store.window(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId(),
+                d.shadowSince(), now.plusSeconds(1));
+        return new ShadowComparison(d.primaryModelVersionId(), d.shadowModelVersionId(),
+                Duration.between(d.shadowSince(), now), w.compared(), w.agreements(), w.paired(), w.bothCorrect(),
+                w.primaryOnly(), w.shadowOnly(), w.bothWrong(), w.requests() - w.skips(), w.errors(), w.skips(),
+                w.primaryP95() == null ? 0 : w.primaryP95(), w.shadowP95() == null ? 0 : w.shadowP95());
+    }
+
+    private Deployment requireShadow(String deploymentId) {
+        Deployment d = deployments.get(deploymentId);
+        if (d.shadowModelVersionId() == null) {
+            throw ApiException.conflict("no_shadow", "deployment '" + d.name() + "' has no shadow model to compare; "
+                    + "set one with PUT /api/deployments/" + d.id() + "/shadow");
+        }
+        return d;
+    }
+
+    static Stats stats(ComparisonStore.Window w) {
+        long queued = w.requests() - w.skips();
+        return new Stats(w.requests(), w.compared(), w.agreements(), ratio(w.agreements(), w.compared()), w.errors(),
+                w.skips(), w.pending(), ratio(w.errors(), queued), w.paired(), w.bothCorrect(), w.primaryOnly(),
+                w.shadowOnly(), w.bothWrong(), accuracy(w.bothCorrect() + w.primaryOnly(), w.paired()),
+                accuracy(w.bothCorrect() + w.shadowOnly(), w.paired()),
+                new McNemar(w.primaryOnly(), w.shadowOnly(), Statistics.mcNemarExactP(w.primaryOnly(), w.shadowOnly())),
+                new Latency(w.primaryP50(), w.primaryP95()), new Latency(w.shadowP50(), w.shadowP95()));
+    }
+
+    private static Double ratio(long k, long n) {
+        return n == 0 ? null : (double) k / n;
+    }
+
+    private static Accuracy accuracy(long correct, long n) {
+        double[] ci = Statistics.wilson(correct, n, Statistics.Z95);
+        return ci == null ? null : new Accuracy((double) correct / n, ci[0], ci[1]);
+    }
+}

@@ -1,0 +1,256 @@
+package dev.flywheel.server.training;
+
+import dev.flywheel.server.events.EventService;
+import dev.flywheel.server.feedback.ReviewService;
+import dev.flywheel.server.http.ApiException;
+import dev.flywheel.server.plugins.PluginHost;
+import dev.flywheel.spi.config.ConfigValidationException;
+import dev.flywheel.spi.trigger.RetrainingTrigger;
+import dev.flywheel.spi.trigger.RetrainingTriggerFactory;
+import dev.flywheel.spi.trigger.TriggerContext;
+import dev.flywheel.spi.trigger.TriggerDecision;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.quartz.DisallowConcurrentExecution;
+import org.quartz.Job;
+import org.quartz.JobExecutionContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Evaluates the retraining triggers of deployments with active continuous training: periodically (a Quartz job) and
+ * right after reviews. When one fires, a run is created with the trigger's reason and evidence — at most one run in
+ * flight per deployment, and none within the cooldown after the last one. A trigger that throws, hangs or returns
+ * nothing is contained: it is timed out, recorded as an error event, and the others still run.
+ */
+public final class TriggerEvaluator implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TriggerEvaluator.class);
+    static final long TRIGGER_TIMEOUT_SECONDS = 10;
+
+    private final TrainingStore store;
+    private final ContinuousTrainingService settings;
+    private final TrainingRunService runs;
+    private final ReviewService reviews;
+    private final TrainingSamples samples;
+    private final PluginHost plugins;
+    private final EventService events;
+    private final Clock clock;
+    private final ExecutorService calls = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "flywheel-trigger");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** The Quartz job evaluating every active deployment; one node of a cluster at a time. */
+    @DisallowConcurrentExecution
+    public static final class EvaluationJob implements Job {
+        private final TriggerEvaluator evaluator;
+
+        public EvaluationJob(TriggerEvaluator evaluator) {
+            this.evaluator = evaluator;
+        }
+
+        @Override
+        public void execute(JobExecutionContext context) {
+            evaluator.evaluateAll();
+        }
+    }
+
+    public TriggerEvaluator(TrainingStore store, ContinuousTrainingService settings, TrainingRunService runs,
+            ReviewService reviews, TrainingSamples samples, PluginHost plugins, EventService events, Clock clock) {
+        this.store = store;
+        this.settings = settings;
+        this.runs = runs;
+        this.reviews = reviews;
+        this.samples = samples;
+        this.plugins = plugins;
+        this.events = events;
+        this.clock = clock;
+    }
+
+    private final java.util.Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final ExecutorService soon = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "flywheel-trigger-after-review");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * Evaluates a deployment's triggers shortly, off the caller's thread: reviews call it, and must not wait for a
+     * drift statistic. Calls for a deployment already waiting are merged into one.
+     */
+    public void evaluateSoon(String deploymentId) {
+        if (pending.add(deploymentId)) {
+            soon.execute(() -> {
+                pending.remove(deploymentId);
+                try {
+                    evaluate(deploymentId);
+                } catch (RuntimeException e) {
+                    LOG.error("evaluating the triggers of deployment {} after a review failed", deploymentId, e);
+                }
+            });
+        }
+    }
+
+    public void evaluateAll() {
+        for (String deploymentId : store.activeDeployments()) {
+            try {
+                evaluate(deploymentId);
+            } catch (RuntimeException e) {
+                LOG.error("evaluating the triggers of deployment {} failed", deploymentId, e);
+            }
+        }
+    }
+
+    /**
+     * Evaluates one deployment's triggers, in order, until one fires.
+     *
+     * @return the run a trigger started, if any
+     */
+    public synchronized Optional<TrainingRun> evaluate(String deploymentId) {
+        ContinuousTraining c = store.findConfig(deploymentId).orElse(null);
+        if (c == null || !c.active()) {
+            return Optional.empty();
+        }
+        Instant now = clock.instant();
+        Optional<TrainingRun> last = store.latestRun(deploymentId);
+        if (last.isPresent() && !last.get().finished()) {
+            return Optional.empty();
+        }
+        if (last.isPresent() && last.get().createdAt().plus(c.cooldown()).isAfter(now)) {
+            return Optional.empty();
+        }
+        Instant since = last.map(TrainingRun::createdAt).orElse(Instant.EPOCH);
+        long reviewed = reviews.reviewedSince(deploymentId, since);
+        for (int i = 0; i < c.triggers().size(); i++) {
+            TriggerSpec spec = c.triggers().get(i);
+            TriggerDecision decision = decide(deploymentId, i, spec, now, last.map(TrainingRun::createdAt), reviewed);
+            if (decision == null) {
+                continue;
+            }
+            store.saveTriggerState(deploymentId, i, spec.type(), now, decision.fire(), decision.reason(),
+                    decision.evidence());
+            if (decision.fire()) {
+                var evidence = new LinkedHashMap<String, Object>(decision.evidence());
+                events.event("training.triggered", spec.type() + " trigger fired: " + decision.reason())
+                        .deployment(deploymentId).data(Map.of("trigger", spec.type(), "evidence", evidence)).record();
+                try {
+                    return Optional.of(runs.create(deploymentId, new TrainingRun.Trigger(spec.type(), decision.reason(),
+                            evidence), null, "trigger " + spec.type()));
+                } catch (ApiException e) {
+                    events.event("training.not_started", "the " + spec.type() + " trigger fired but no run could "
+                            + "start: " + e.getMessage()).warning().deployment(deploymentId).record();
+                    return Optional.empty();
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private TriggerDecision decide(String deploymentId, int index, TriggerSpec spec, Instant now,
+            Optional<Instant> lastRunAt, long reviewed) {
+        var factory = plugins.factory(RetrainingTriggerFactory.class, spec.type());
+        if (factory.isEmpty()) {
+            failed(deploymentId, spec, "no trigger of type '" + spec.type() + "' is installed (its plugin was removed "
+                    + "or disabled)");
+            return null;
+        }
+        Optional<Instant> lastEvaluated = store.lastEvaluated(deploymentId, index);
+        TriggerContext context = new Context(deploymentId, now, lastRunAt, lastEvaluated, reviewed);
+        Future<TriggerDecision> call = calls.submit(() -> {
+            RetrainingTrigger trigger = factory.get().create(factory.get().configSchema().validate(spec.config()),
+                    settings.context(spec.type()));
+            return trigger.evaluate(context);
+        });
+        try {
+            TriggerDecision d = call.get(TRIGGER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            if (d == null) {
+                failed(deploymentId, spec, "the trigger returned no decision");
+            }
+            return d;
+        } catch (TimeoutException e) {
+            call.cancel(true);
+            failed(deploymentId, spec, "the trigger did not answer within " + TRIGGER_TIMEOUT_SECONDS + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause();
+            failed(deploymentId, spec, cause instanceof ConfigValidationException
+                    ? "its settings no longer fit it: " + cause.getMessage() : "the trigger failed: " + cause);
+        }
+        return null;
+    }
+
+    private void failed(String deploymentId, TriggerSpec spec, String why) {
+        events.event("training.trigger_failed", spec.type() + " trigger: " + why).error().deployment(deploymentId)
+                .data(Map.of("trigger", spec.type())).record();
+    }
+
+    @Override
+    public void close() {
+        soon.shutdownNow();
+        calls.shutdownNow();
+    }
+
+    /** The read-only view a trigger gets. */
+    private final class Context implements TriggerContext {
+        private final String deploymentId;
+        private final Instant now;
+        private final Optional<Instant> lastRunAt;
+        private final Optional<Instant> lastEvaluatedAt;
+        private final long reviewed;
+
+        Context(String deploymentId, Instant now, Optional<Instant> lastRunAt, Optional<Instant> lastEvaluatedAt,
+                long reviewed) {
+            this.deploymentId = deploymentId;
+            this.now = now;
+            this.lastRunAt = lastRunAt;
+            this.lastEvaluatedAt = lastEvaluatedAt;
+            this.reviewed = reviewed;
+        }
+
+        @Override
+        public String deploymentId() {
+            return deploymentId;
+        }
+
+        @Override
+        public Instant now() {
+            return now;
+        }
+
+        @Override
+        public Optional<Instant> lastRunAt() {
+            return lastRunAt;
+        }
+
+        @Override
+        public Optional<Instant> lastEvaluatedAt() {
+            return lastEvaluatedAt;
+        }
+
+        @Override
+        public long reviewedSinceLastRun() {
+            return reviewed;
+        }
+
+        @Override
+        public Optional<Sample> referenceSample(int maxSize) {
+            return samples.reference(deploymentId, maxSize);
+        }
+
+        @Override
+        public Sample recentSample(int maxSize) {
+            return samples.recent(deploymentId, maxSize);
+        }
+    }
+}
