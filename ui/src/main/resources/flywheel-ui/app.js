@@ -5,6 +5,7 @@ import { errorBox, loading } from './components/feedback.js';
 import * as deployments from './pages/deployments.js';
 import * as deployment from './pages/deployment.js';
 import * as review from './pages/review.js';
+import * as runs from './pages/runs.js';
 import * as models from './pages/models.js';
 import * as datasets from './pages/datasets.js';
 import * as plugins from './pages/plugins.js';
@@ -14,10 +15,13 @@ import * as tokens from './pages/tokens.js';
 const ALL = ['admin', 'engineer', 'reviewer', 'viewer'];
 
 // Each page says which roles see it; pages a role may not use are not offered at all. A page with a `detail`
-// module shows it for #/path/id…; the rest of the path comes to it as ctx.params.
+// module shows it for #/path/id…; the rest of the path comes to it as ctx.params. A `hidden` page is left out of
+// the menu, which shows the page it is `under` as the current one.
 const PAGES = [
   { path: 'deployments', title: 'Deployments', module: deployments, detail: deployment, roles: ALL },
   { path: 'review', title: 'Review', module: review, roles: ALL },
+  // Runs are reached from their deployment (#/deployments/{d}/runs) or directly (#/runs/{r}); not in the menu.
+  { path: 'runs', title: 'Training runs', module: runs, detail: runs, roles: ALL, hidden: true, under: 'deployments' },
   { path: 'models', title: 'Models', module: models, roles: ALL },
   { path: 'datasets', title: 'Datasets', module: datasets, roles: ALL },
   { path: 'plugins', title: 'Plugins', module: plugins, roles: ['admin', 'engineer', 'reviewer', 'viewer'] },
@@ -38,7 +42,7 @@ function route() {
   const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
   const [first, ...params] = path.split('/').filter(Boolean).map(decodeURIComponent);
   const allowed = PAGES.filter((p) => p.roles.includes(me.role));
-  const page = allowed.find((p) => p.path === (first || HOME[me.role])) || allowed[0];
+  const page = allowed.find((p) => p.path === (first || HOME[me.role])) || allowed.filter((p) => !p.hidden)[0];
   return { page, params: page.path === first ? params : [], query: new URLSearchParams(query || '') };
 }
 
@@ -79,9 +83,12 @@ function shell(page) {
     <header class="top">
       <a class="brand" href="#/">Flywheel</a>
       <nav aria-label="Main">
-        ${PAGES.filter((p) => p.roles.includes(me.role)).map((p) => html`
-          <a href="#/${p.path}" class=${p === page ? 'active' : ''}
-             aria-current=${p === page ? 'page' : 'false'}>${p.title}</a>`)}
+        ${PAGES.filter((p) => p.roles.includes(me.role) && !p.hidden).map((p) => {
+          const current = p === page || p.path === page.under;
+          return html`
+          <a href="#/${p.path}" class=${current ? 'active' : ''}
+             aria-current=${current ? 'page' : 'false'}>${p.title}</a>`;
+        })}
       </nav>
       <div class="who">
         <span title=${me.id}>${me.name}</span> <span class="badge">${me.role}</span>

@@ -72,3 +72,20 @@ export const versionLink = (v) => (v
 
 export const datasetVersionLink = (dv) => html`
   <a href="#/datasets/${dv.dataset_id}/${dv.id}">${dv.dataset_name} / ${dv.name}</a>`;
+
+/** The started plugins' extensions by extension point: {retraining_trigger: [{type, display_name, config_schema…}], …}. */
+export async function extensionsByPoint() {
+  const all = await api('/api/extensions');
+  return {
+    retraining_trigger: all.retraining_trigger || [],
+    promotion_policy: all.promotion_policy || [],
+    gpu_provisioner: all.gpu_provisioner || [],
+    model_runtime: all.model_runtime || [],
+  };
+}
+
+/** The config schema of an extension of that type among those given, or null when it is not installed. */
+export const schemaOf = (extensions, type) => {
+  const x = extensions.find((e) => e.type === type);
+  return x ? x.config_schema : null;
+};

@@ -1,5 +1,6 @@
-// One deployment: the versions it serves, its review settings, its feedback loop and reference data, and its
-// recent predictions.
+// One deployment: the versions it serves, continuous training, the shadow's comparison with promote and rollback,
+// continuous deployment (those three in deployment-loop.js), its review settings, feedback loop, reference data and
+// recent predictions. #/deployments/{d}/runs is its training-run history (runs.js).
 import { html, render } from 'lit-html';
 import { api } from '../api.js';
 import { errorBox, loading } from '../components/feedback.js';
@@ -7,7 +8,9 @@ import {
   datasetCatalog, datasetVersionLink, datasetVersionName, datasetVersionSelect, versionLink,
 } from '../components/lookup.js';
 import { fmtActor, fmtAgo, fmtAtLeast, fmtNumber, fmtPercent, fmtTime } from '../format.js';
+import { loopPanels } from './deployment-loop.js';
 import { loopState, summary } from './deployments.js';
+import { mountHistory } from './runs.js';
 
 const STATUSES = ['TO_REVIEW', 'REVIEWED', 'SUBMITTED'];
 const PAGE = 25;
@@ -21,7 +24,12 @@ export const reviewText = (p) => {
   return html`${what} <span class="muted">by ${fmtActor(r.by)}, ${fmtAgo(r.at)}</span>`;
 };
 
-export function mount(el, { me, params }) {
+export function mount(el, ctx) {
+  if (ctx.params[1] === 'runs') return mountHistory(el, ctx, ctx.params[0]);
+  return mountDeployment(el, ctx);
+}
+
+function mountDeployment(el, { me, params, navigate }) {
   const id = params[0];
   const enc = encodeURIComponent(id);
   const canEdit = me.role === 'admin' || me.role === 'engineer';
@@ -43,10 +51,16 @@ export function mount(el, { me, params }) {
       const attached = s.loop ? await Promise.all(s.loop.dataset_version_ids.map(datasetVersionName)) : [];
       const reference = d.reference_dataset_version_id ? await datasetVersionName(d.reference_dataset_version_id) : null;
       update({ d, s, catalog, attached, reference, error: null });
+      panels.load(d);
     } catch (e) {
       update({ error: e });
     }
   };
+
+  // Continuous training, the shadow's comparison and continuous deployment: they refresh themselves.
+  const panels = loopPanels({
+    id, me, navigate, rerender: () => { if (!gone && state.d) render(view(), el); }, reloadDeployment: () => load(),
+  });
 
   const loadPredictions = async (more = false) => {
     const q = new URLSearchParams({ limit: String(PAGE) });
@@ -237,7 +251,10 @@ export function mount(el, { me, params }) {
       <p class="crumbs"><a href="#/deployments">Deployments</a> /</p>
       <div class="page-head">
         <h1>${d.name}</h1>
-        <a class="button" href="#/review/${d.id}">Review predictions</a>
+        <div class="row">
+          <a class="button" href="#/deployments/${d.id}/runs">Training runs</a>
+          <a class="button" href="#/review/${d.id}">Review predictions</a>
+        </div>
       </div>
       <p class="muted">Created ${fmtTime(d.created_at)} by ${fmtActor(d.created_by)} · <code>${d.id}</code></p>
       ${state.notice ? html`<div class=${state.notice.ok ? 'notice' : 'error'} role="status">${state.notice.text}</div>` : ''}
@@ -256,11 +273,12 @@ export function mount(el, { me, params }) {
               <dt>Shadow</dt><dd data-shadow>${versionLink(s.shadow)}</dd>
             </dl>
           </section>
-          <!-- Continuous training, the shadow comparison and promotion get their panels here, beside the versions
-               they act on, once their APIs exist (PUT …/continuous-training, GET …/comparison, POST …/promote). -->
-          ${loopCard(s)}
+          ${panels.training()}
+          ${panels.deployment()}
         </div>
         <div class="col">
+          ${panels.shadow(d, s)}
+          ${loopCard(s)}
           ${settingsCard(d)}
           ${referenceCard()}
         </div>
@@ -271,5 +289,8 @@ export function mount(el, { me, params }) {
   render(view(), el);
   load();
   loadPredictions();
-  return () => { gone = true; };
+  return () => {
+    gone = true;
+    panels.stop();
+  };
 }

@@ -122,7 +122,7 @@ export function mount(el, { params }) {
         <h2 id="lineage-h">Lineage</h2>
         <dl class="facts">
           <dt>Parent version</dt><dd>${parent ? versionLink(parent) : html`<span class="muted">none: uploaded by hand</span>`}</dd>
-          <dt>Training run</dt><dd>${lineage.training_run_id ? html`<code>${lineage.training_run_id}</code>` : html`<span class="muted">none</span>`}</dd>
+          <dt>Training run</dt><dd>${lineage.training_run_id ? html`<a href="#/runs/${lineage.training_run_id}"><code>${lineage.training_run_id}</code></a>` : html`<span class="muted">none</span>`}</dd>
           <dt>Trained on</dt><dd>${datasets.length === 0 ? html`<span class="muted">no recorded dataset versions</span>`
             : html`<ul class="plain">${datasets.map((dv) => html`<li>${dv.missing ? html`<code>${dv.id}</code>` : datasetVersionLink(dv)}</li>`)}</ul>`}</dd>
           <dt>Deployed</dt><dd>${servedList(uses)}</dd>

@@ -3,6 +3,7 @@
 import { html, render } from 'lit-html';
 import { api } from '../api.js';
 import { empty, errorBox, loading } from '../components/feedback.js';
+import { readSchemaValues, schemaFields } from '../components/schema-form.js';
 import { fmtValue } from '../format.js';
 
 const POINTS = {
@@ -14,7 +15,7 @@ const POINTS = {
 
 export function mount(el, { me }) {
   const admin = me.role === 'admin';
-  let state = { plugins: null, error: null, notice: null, busy: false };
+  let state = { plugins: null, error: null, notice: null, busy: false, tried: {} };
 
   const update = (patch) => {
     state = { ...state, ...patch };
@@ -72,6 +73,33 @@ export function mount(el, { me }) {
       </tbody>
     </table>`;
 
+  // "Try the form": the form the deployment page renders from this schema, and the settings it would send.
+  // Nothing is saved; it shows plugin authors (and users) what their config schema turns into.
+  const tryIt = (p, point, x) => {
+    const key = `${p.id}/${point}/${x.type}`;
+    const prefix = `try-${key.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+    const submit = (e) => {
+      e.preventDefault();
+      let out;
+      try {
+        out = { ok: true, text: JSON.stringify(readSchemaValues(e.target, x.config_schema), null, 2) };
+      } catch (err) {
+        out = { ok: false, text: err.message };
+      }
+      update({ tried: { ...state.tried, [key]: out } });
+    };
+    const result = state.tried[key];
+    return html`
+      <details class="try-form" data-try=${x.type}>
+        <summary>Try the form</summary>
+        <form @submit=${submit} aria-label="Settings of ${x.type} (preview, not saved)">
+          ${schemaFields(x.config_schema, {}, { prefix })}
+          ${x.config_schema.length ? html`<button type="submit">Show the settings it sends</button>` : ''}
+        </form>
+        <pre class="try-result ${result && !result.ok ? 'error-text' : ''}" aria-live="polite">${result ? result.text : ''}</pre>
+      </details>`;
+  };
+
   const card = (p) => html`
     <article class="card plugin" data-plugin=${p.id}>
       <header>
@@ -85,6 +113,7 @@ export function mount(el, { me }) {
           <h3>${POINTS[point] || point}: <code>${x.type}</code> <span class="muted">${x.display_name}</span></h3>
           ${x.description ? html`<p>${x.description}</p>` : ''}
           ${settings(x.config_schema)}
+          ${tryIt(p, point, x)}
         </section>`))}
       ${admin ? html`
         <footer class="actions">

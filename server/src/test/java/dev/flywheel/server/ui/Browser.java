@@ -96,6 +96,14 @@ final class Browser implements AutoCloseable {
         });
     }
 
+    /** Like {@link #waitUntil(String, Supplier)}, for conditions that take longer (a training run). */
+    <T> T waitUntil(String what, Duration timeout, Supplier<T> condition) {
+        return new WebDriverWait(driver, timeout).withMessage(what).until(d -> {
+            T value = condition.get();
+            return Boolean.FALSE.equals(value) ? null : value;
+        });
+    }
+
     /** Types keys into whatever has the focus, as a person at the keyboard does. */
     void press(CharSequence... keys) {
         new Actions(driver).sendKeys(keys).perform();
