@@ -1,13 +1,18 @@
 package dev.flywheel.bench;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * A server under test (or the in-process scenario) running as a child process, its console going to a log file
@@ -92,6 +97,48 @@ final class ChildProcess implements AutoCloseable {
             process.waitFor(10, TimeUnit.SECONDS);
         }
     }
+
+    /** {@code java -cp <this jar> <main>} with the same JVM and the engine settings Flywheel's runtime uses. */
+    static List<String> javaCommand(Class<?> main) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Dai.djl.offline=true");
+        // runtime-djl turns the profiling graph executor off; so do we, so that the forward pass is the same work.
+        cmd.add("-Dai.djl.pytorch.graph_optimizer=false");
+        cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(main.getName());
+        return cmd;
+    }
+
+    /** CPU time this JVM has used so far, in nanoseconds. */
+    static long selfCpuNanos() {
+        return ProcessHandle.current().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
+    }
+
+    /** A port free on this machine now (the child binds it a moment later; nothing else here races for it). */
+    static int freePort() throws IOException {
+        try (var s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Deletes a directory tree; a failure is reported, not thrown: the results matter more than the clean-up. */
+    static void deleteTree(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            System.err.println("could not delete " + dir + ": " + e);
+        }
+    }
+
 
     static String tail(String out) {
         return out.length() <= 4000 ? out : "…" + out.substring(out.length() - 4000);

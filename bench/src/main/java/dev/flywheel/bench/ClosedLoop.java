@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -68,6 +69,18 @@ public final class ClosedLoop {
      * load goes on), and returns what was measured.
      */
     public static PhaseResult run(String scenario, int concurrency, Duration warmup, Duration measure,
+            CallerFactory factory, Window window) throws Exception {
+        return measured(scenario, concurrency, warmup, measure, factory, window).result();
+    }
+
+    /**
+     * A phase's result with every latency it measured, so that several phases of one condition can be
+     * {@link #pool pooled}.
+     */
+    public record Measured(PhaseResult result, LatencyRecorder latencies) {}
+
+    /** {@link #run(String, int, Duration, Duration, CallerFactory, Window)}, keeping the latencies. */
+    public static Measured measured(String scenario, int concurrency, Duration warmup, Duration measure,
             CallerFactory factory, Window window) throws Exception {
         var recorders = new ArrayList<LatencyRecorder>();
         long[] errors = new long[concurrency];
@@ -145,7 +158,90 @@ public final class ClosedLoop {
         }
         double seconds = measure.toNanos() / 1e9;
         long requests = all.count();
+        return new Measured(new PhaseResult(scenario, concurrency, seconds, requests, errorCount,
+                (requests - errorCount) / seconds, all.quantile(0.5) / 1e6, all.quantile(0.99) / 1e6, all.mean() / 1e6,
+                ackCount), all);
+    }
+
+    /**
+     * Several phases of one condition as one: their latencies merged (percentiles over every request of every
+     * phase), their counts and measured seconds added, so the throughput is over the measured time of them all.
+     */
+    public static PhaseResult pool(String scenario, List<Measured> phases) {
+        if (phases.isEmpty()) {
+            throw new IllegalArgumentException("nothing to pool");
+        }
+        LatencyRecorder all = LatencyRecorder.merge(phases.stream().map(Measured::latencies).toList());
+        double seconds = 0;
+        long requests = 0;
+        long errors = 0;
+        long acked = 0;
+        for (Measured m : phases) {
+            seconds += m.result().seconds();
+            requests += m.result().requests();
+            errors += m.result().errors();
+            acked += m.result().acknowledged();
+        }
+        return new PhaseResult(scenario, phases.get(0).result().concurrency(), seconds, requests, errors,
+                (requests - errors) / seconds, all.quantile(0.5) / 1e6, all.quantile(0.99) / 1e6, all.mean() / 1e6,
+                acked);
+    }
+
+    /**
+     * Runs a fixed amount of work instead of a fixed time: {@code concurrency} threads make {@code total} calls in
+     * all, each taking the next number of one shared sequence (so {@code seq} passed to the caller is the call's
+     * number among all threads, from 0). There is no warm-up: every call is measured, and the throughput is over
+     * the whole run. Used to fill a server with data while measuring how fast it takes it.
+     */
+    public static PhaseResult runCount(String scenario, int concurrency, long total, CallerFactory factory)
+            throws Exception {
+        var next = new AtomicLong();
+        var recorders = new ArrayList<LatencyRecorder>();
+        long[] errors = new long[concurrency];
+        var failure = new AtomicReference<Throwable>();
+        var threads = new ArrayList<Thread>();
+        long start = System.nanoTime();
+        for (int t = 0; t < concurrency; t++) {
+            var recorder = new LatencyRecorder();
+            recorders.add(recorder);
+            int id = t;
+            Thread thread = new Thread(() -> {
+                try (Caller caller = factory.open(id)) {
+                    for (long seq = next.getAndIncrement(); seq < total; seq = next.getAndIncrement()) {
+                        long begin = System.nanoTime();
+                        boolean ok;
+                        try {
+                            ok = caller.call(seq);
+                        } catch (Exception e) {
+                            ok = false;
+                        }
+                        recorder.record(System.nanoTime() - begin);
+                        if (!ok) {
+                            errors[id]++;
+                        }
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }, "count-" + scenario + "-" + t);
+            thread.setDaemon(true);
+            threads.add(thread);
+            thread.start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        if (failure.get() != null) {
+            throw new IllegalStateException("a load thread failed: " + failure.get(), failure.get());
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        LatencyRecorder all = LatencyRecorder.merge(recorders);
+        long errorCount = 0;
+        for (long e : errors) {
+            errorCount += e;
+        }
+        long requests = all.count();
         return new PhaseResult(scenario, concurrency, seconds, requests, errorCount, (requests - errorCount) / seconds,
-                all.quantile(0.5) / 1e6, all.quantile(0.99) / 1e6, all.mean() / 1e6, ackCount);
+                all.quantile(0.5) / 1e6, all.quantile(0.99) / 1e6, all.mean() / 1e6, requests - errorCount);
     }
 }

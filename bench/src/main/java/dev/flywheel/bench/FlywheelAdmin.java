@@ -36,13 +36,27 @@ final class FlywheelAdmin {
 
     /** Creates a model and uploads {@code model.pt} + {@code model.json} of {@code dir} as its first version. */
     String uploadModel(String name, Path dir) throws IOException, InterruptedException {
-        String modelId = send(json("/api/models", "{\"name\":\"" + name + "\"}"), 201).path("id").asText();
-        String boundary = "bench" + UUID.randomUUID().toString().replace("-", "");
-        var body = new ByteArrayOutputStream();
-        part(body, boundary, "form-data; name=\"file\"; filename=\"model.pt\"", "application/octet-stream",
-                Files.readAllBytes(dir.resolve("model.pt")));
-        part(body, boundary, "form-data; name=\"metadata\"", "application/json",
+        String modelId = createModel(name);
+        return uploadVersion(modelId, "model.pt", Files.readAllBytes(dir.resolve("model.pt")),
                 Files.readAllBytes(dir.resolve("model.json")));
+    }
+
+    /** Creates a model with no version yet; returns its id. */
+    String createModel(String name) throws IOException, InterruptedException {
+        return send(json("/api/models", "{\"name\":\"" + name + "\"}"), 201).path("id").asText();
+    }
+
+    /**
+     * Uploads a version of a model: the artifact (a TorchScript {@code .pt}, or a {@code .zip} of a DJL model
+     * directory, told apart by {@code fileName}) and its {@code model.json}; returns the version's id.
+     */
+    String uploadVersion(String modelId, String fileName, byte[] artifact, byte[] metadata)
+            throws IOException, InterruptedException {
+        String boundary = "bench" + UUID.randomUUID().toString().replace("-", "");
+        var body = new ByteArrayOutputStream(artifact.length + metadata.length + 1024);
+        part(body, boundary, "form-data; name=\"file\"; filename=\"" + fileName + "\"", "application/octet-stream",
+                artifact);
+        part(body, boundary, "form-data; name=\"metadata\"", "application/json", metadata);
         body.write(("--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII));
         var req = request("/api/models/" + modelId + "/versions")
                 .header("Content-Type", "multipart/form-data; boundary=" + boundary)
@@ -62,6 +76,56 @@ final class FlywheelAdmin {
     String deploy(String name, String versionId, String captureMode) throws IOException, InterruptedException {
         return send(json("/api/deployments", "{\"name\":\"" + name + "\",\"model_version_id\":\"" + versionId
                 + "\",\"settings\":{\"capture_mode\":\"" + captureMode + "\"}}"), 201).path("id").asText();
+    }
+
+    /** {@code PUT /api/deployments/{d}/shadow}: runs {@code versionId} beside the primary from now on. */
+    JsonNode setShadow(String deploymentId, String versionId) throws IOException, InterruptedException {
+        return send(request("/api/deployments/" + deploymentId + "/shadow").header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"model_version_id\":\"" + versionId + "\"}")).build(),
+                200);
+    }
+
+    /** {@code DELETE /api/deployments/{d}/shadow}. */
+    JsonNode removeShadow(String deploymentId) throws IOException, InterruptedException {
+        return send(request("/api/deployments/" + deploymentId + "/shadow").DELETE().build(), 200);
+    }
+
+    /** A {@code GET} of the API that must answer 200, e.g. {@code /api/deployments/{d}/comparison}. */
+    JsonNode get(String path) throws IOException, InterruptedException {
+        return send(request(path).GET().build(), 200);
+    }
+
+    /** A {@code POST} of a JSON body that must answer {@code expected}. */
+    JsonNode post(String path, String body, int expected) throws IOException, InterruptedException {
+        return send(json(path, body), expected);
+    }
+
+    /** Waits (up to a minute) until the async prediction writer's queue is empty. */
+    void awaitWriterDrained() throws IOException, InterruptedException {
+        awaitZero(Duration.ofSeconds(60), "flywheel_prediction_writer_queue");
+    }
+
+    /**
+     * Waits until every named gauge of {@code /metrics} is 0, or the time is up.
+     *
+     * @return whether they all reached 0
+     */
+    boolean awaitZero(Duration timeout, String... gauges) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            PrometheusText m = metrics();
+            boolean zero = true;
+            for (String g : gauges) {
+                zero &= m.sum(g) == 0;
+            }
+            if (zero) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(100);
+        }
     }
 
     /** Counts a deployment's logged predictions by paging through them, 500 at a time. */

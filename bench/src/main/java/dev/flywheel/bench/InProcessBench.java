@@ -47,12 +47,12 @@ public final class InProcessBench {
                 }, new ClosedLoop.Window() {
                     @Override
                     public void started() {
-                        cpu[0] = PredictBench.selfCpuNanos();
+                        cpu[0] = ChildProcess.selfCpuNanos();
                     }
 
                     @Override
                     public void ended() {
-                        cpu[1] = PredictBench.selfCpuNanos();
+                        cpu[1] = ChildProcess.selfCpuNanos();
                     }
                 });
                 double cpuUs = (cpu[1] - cpu[0]) / 1e3 / Math.max(r.requests(), 1);

@@ -3,9 +3,7 @@ package dev.flywheel.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,9 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.stream.Stream;
 
 /**
  * The predict benchmark: on the same model and machine, in one run,
@@ -115,7 +111,7 @@ public final class PredictBench {
 
     private void runInProcess() throws Exception {
         System.out.println("(a) DJL in-process: starting a child JVM…");
-        List<String> cmd = javaCommand(InProcessBench.class);
+        List<String> cmd = ChildProcess.javaCommand(InProcessBench.class);
         cmd.add(options.modelDir().toString());
         cmd.add(String.join(",", options.concurrencies().stream().map(String::valueOf).toList()));
         cmd.add(Long.toString(options.warmup().toMillis()));
@@ -140,9 +136,9 @@ public final class PredictBench {
     // ---- (b) ---------------------------------------------------------------------------------------------
 
     private void runBare() throws Exception {
-        int port = freePort();
+        int port = ChildProcess.freePort();
         System.out.println("(b) bare Javalin + DJL: starting a child JVM on 127.0.0.1:" + port + "…");
-        List<String> cmd = javaCommand(BareServer.class);
+        List<String> cmd = ChildProcess.javaCommand(BareServer.class);
         cmd.add(Integer.toString(port));
         cmd.add(options.modelDir().toString());
         try (ChildProcess child = ChildProcess.start(BARE, cmd, Map.of(), options.logDir())) {
@@ -156,29 +152,16 @@ public final class PredictBench {
     // ---- (c), (d) ----------------------------------------------------------------------------------------
 
     private void runFlywheel() throws Exception {
-        int port = freePort();
-        Path data = Files.createTempDirectory("flywheel-bench-");
-        String token = "fw_bench_" + UUID.randomUUID().toString().replace("-", "");
-        System.out.println("(c), (d) Flywheel: starting " + options.dist().resolve("bin/flywheel") + " server on "
-                + "127.0.0.1:" + port + " (H2, data in " + data + ")…");
-        Map<String, String> env = new HashMap<>();
-        env.put("FLYWHEEL_PORT", Integer.toString(port));
-        env.put("FLYWHEEL_HOST", "127.0.0.1");
-        env.put("FLYWHEEL_DATA_DIR", data.toString());
-        env.put("FLYWHEEL_ADMIN_TOKEN", token);
-        env.put("FLYWHEEL_PLUGINS_DIR", options.dist().resolve("plugins").toString());
-        env.put("FLYWHEEL_DB_URL", null);
-        // The same JVM as every other scenario.
-        env.put("JAVA_HOME", System.getProperty("java.home"));
-        env.put("FLYWHEEL_JAVA_OPTS", options.flywheelJavaOpts());
-        List<String> cmd = List.of(options.dist().resolve("bin/flywheel").toString(), "server");
-        try (ChildProcess child = ChildProcess.start("flywheel-server", cmd, env, options.logDir())) {
-            child.awaitOutput("Flywheel is up", Duration.ofSeconds(180));
-            var admin = new FlywheelAdmin(port, token);
+        System.out.print("(c), (d) Flywheel: ");
+        try (FlywheelServerProcess server = FlywheelServerProcess.start(options.dist(), "flywheel-server",
+                options.logDir(), options.flywheelJavaOpts())) {
+            var admin = server.admin();
+            int port = server.port();
+            ChildProcess child = server.child();
             String version = admin.uploadModel("bench-features-3class", options.modelDir());
             String durable = admin.deploy("bench-durable", version, "durable");
             String async = admin.deploy("bench-async", version, "async");
-            String auth = "Authorization: Bearer " + token + "\r\n";
+            String auth = server.authHeader();
             long durableAcked = 0;
             long asyncAcked = 0;
             for (int c : options.concurrencies()) {
@@ -199,11 +182,9 @@ public final class PredictBench {
                 check("durable", admin.countPredictions(durable), durableAcked);
             }
             if (options.scenarios().contains(ASYNC)) {
-                awaitWriterDrained(admin);
+                admin.awaitWriterDrained();
                 check("async", admin.countPredictions(async), asyncAcked);
             }
-        } finally {
-            deleteTree(data);
         }
     }
 
@@ -217,37 +198,44 @@ public final class PredictBench {
         failed |= !ok;
     }
 
-    private static void awaitWriterDrained(FlywheelAdmin admin) throws Exception {
-        Instant deadline = Instant.now().plusSeconds(60);
-        while (admin.metrics().sum("flywheel_prediction_writer_queue") > 0 && Instant.now().isBefore(deadline)) {
-            Thread.sleep(100);
-        }
-    }
-
     // ---- load --------------------------------------------------------------------------------------------
 
     private Row load(String scenario, int concurrency, int port, String path, String headers, ChildProcess server,
             FlywheelAdmin admin, String deploymentId) throws Exception {
-        // Sampled at the edges of the measured period, so that warm-up (JIT, first connections) is left out.
-        PrometheusText[] scrapes = new PrometheusText[2];
-        long[] serverCpu = new long[2];
-        long[] loadCpu = new long[2];
-        ClosedLoop.Window window = new ClosedLoop.Window() {
-            @Override
-            public void started() throws Exception {
-                serverCpu[0] = server.cpuNanos();
-                loadCpu[0] = selfCpuNanos();
-                scrapes[0] = admin == null ? null : admin.metrics();
-            }
+        var window = new ServerWindow(server, admin);
+        PhaseResult r = ClosedLoop.run(scenario, concurrency, options.warmup(), options.measure(),
+                predictCallers(scenario, concurrency, port, path, headers, errorSamples), window);
+        Double serverUs = window.serverCpuUsPer(r.requests());
+        Double loadUs = window.loadCpuUsPer(r.requests());
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        if (admin != null) {
+            PrometheusText before = window.before();
+            PrometheusText after = window.after();
+            String dep = "deployment=\"" + deploymentId + "\"";
+            double commits = delta(before, after, "flywheel_prediction_writer_batch_size_count");
+            double rows = delta(before, after, "flywheel_prediction_writer_batch_size_sum");
+            metrics.put("writer_commits", commits);
+            metrics.put("writer_mean_batch", commits == 0 ? Double.NaN : rows / commits);
+            metrics.put("predict_service_mean_ms", 1e3 * delta(before, after, "flywheel_predict_latency_seconds_sum",
+                    dep) / delta(before, after, "flywheel_predict_latency_seconds_count", dep));
+            metrics.put("http_handler_mean_ms", 1e3 * delta(before, after, "http_server_requests_seconds_sum",
+                    PREDICT_ROUTE) / delta(before, after, "http_server_requests_seconds_count", PREDICT_ROUTE));
+            metrics.put("writer_failures", delta(before, after, "flywheel_prediction_writer_failures_total"));
+            // Read after the phase (not timed): async rows may still be queued, so wait for the writer first.
+            admin.awaitWriterDrained();
+            // The newest rows are those of the measured period (and the few requests in flight at its end).
+            metrics.put("model_mean_ms", admin.meanModelLatencyMs(deploymentId, r.requests()));
+        }
+        return new Row(r, serverUs, loadUs, metrics);
+    }
 
-            @Override
-            public void ended() throws Exception {
-                serverCpu[1] = server.cpuNanos();
-                loadCpu[1] = selfCpuNanos();
-                scrapes[1] = admin == null ? null : admin.metrics();
-            }
-        };
-        PhaseResult r = ClosedLoop.run(scenario, concurrency, options.warmup(), options.measure(), thread -> {
+    /**
+     * Load threads that each send predict requests on their own keep-alive connection; an answer other than a 200
+     * with a {@code label} is a failure, and the first few failures are kept in {@code errorSamples}.
+     */
+    static ClosedLoop.CallerFactory predictCallers(String scenario, int concurrency, int port, String path,
+            String headers, ConcurrentLinkedQueue<String> errorSamples) {
+        return thread -> {
             var conn = new HttpConnection(port, headers);
             // A different input sequence per phase: Flywheel deduplicates input blobs by content, and a phase that
             // repeated an earlier one's inputs would skip storing them.
@@ -270,34 +258,11 @@ public final class PredictBench {
                     conn.close();
                 }
             };
-        }, window);
-        double measured = Math.max(r.requests(), 1);
-        Double serverUs = (serverCpu[1] - serverCpu[0]) / 1e3 / measured;
-        Double loadUs = (loadCpu[1] - loadCpu[0]) / 1e3 / measured;
-        Map<String, Double> metrics = new LinkedHashMap<>();
-        if (admin != null) {
-            PrometheusText before = scrapes[0];
-            PrometheusText after = scrapes[1];
-            String dep = "deployment=\"" + deploymentId + "\"";
-            double commits = delta(before, after, "flywheel_prediction_writer_batch_size_count");
-            double rows = delta(before, after, "flywheel_prediction_writer_batch_size_sum");
-            metrics.put("writer_commits", commits);
-            metrics.put("writer_mean_batch", commits == 0 ? Double.NaN : rows / commits);
-            metrics.put("predict_service_mean_ms", 1e3 * delta(before, after, "flywheel_predict_latency_seconds_sum",
-                    dep) / delta(before, after, "flywheel_predict_latency_seconds_count", dep));
-            metrics.put("http_handler_mean_ms", 1e3 * delta(before, after, "http_server_requests_seconds_sum",
-                    PREDICT_ROUTE) / delta(before, after, "http_server_requests_seconds_count", PREDICT_ROUTE));
-            metrics.put("writer_failures", delta(before, after, "flywheel_prediction_writer_failures_total"));
-            // Read after the phase (not timed): async rows may still be queued, so wait for the writer first.
-            awaitWriterDrained(admin);
-            // The newest rows are those of the measured period (and the few requests in flight at its end).
-            metrics.put("model_mean_ms", admin.meanModelLatencyMs(deploymentId, r.requests()));
-        }
-        return new Row(r, serverUs, loadUs, metrics);
+        };
     }
 
     private static double delta(PrometheusText before, PrometheusText after, String name, String... labels) {
-        return after.sum(name, labels) - before.sum(name, labels);
+        return PrometheusText.delta(before, after, name, labels);
     }
 
     private void add(Row row) {
@@ -424,44 +389,6 @@ public final class PredictBench {
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------
-
-    /** {@code java -cp <this jar> <main>} with the same JVM and the engine settings Flywheel's runtime uses. */
-    private static List<String> javaCommand(Class<?> main) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-Dai.djl.offline=true");
-        // runtime-djl turns the profiling graph executor off; so do we, so that the forward pass is the same work.
-        cmd.add("-Dai.djl.pytorch.graph_optimizer=false");
-        cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(main.getName());
-        return cmd;
-    }
-
-    static long selfCpuNanos() {
-        return ProcessHandle.current().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
-    }
-
-    private static int freePort() throws IOException {
-        try (var s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (IOException | UncheckedIOException e) {
-            System.err.println("could not delete " + dir + ": " + e);
-        }
-    }
 
     /** The scenario ids a, b, c, d map to. */
     static String scenario(String letter) {

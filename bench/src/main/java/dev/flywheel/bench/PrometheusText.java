@@ -60,6 +60,11 @@ final class PrometheusText {
         return total;
     }
 
+    /** How much a counter (or a timer's count or sum) grew between two scrapes. */
+    static double delta(PrometheusText before, PrometheusText after, String name, String... labelParts) {
+        return after.sum(name, labelParts) - before.sum(name, labelParts);
+    }
+
     /** Every metric name, to show what a server exposes. */
     List<String> names() {
         return samples.stream().map(Sample::name).distinct().sorted().toList();
