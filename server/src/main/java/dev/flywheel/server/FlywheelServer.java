@@ -221,8 +221,9 @@ public final class FlywheelServer implements AutoCloseable {
             config.requestLogger.http(metrics::recordRequest);
             config.routes.beforeMatched(ctx -> {
                 access.check(ctx);
-                RouteSpec spec = ctx.endpoints().lastHttpEndpoint() == null ? null
-                        : ctx.endpoints().lastHttpEndpoint().metadata(RouteSpec.class);
+                // Before the handler runs, the route is known as the matched endpoint, not yet as the last one run.
+                var matched = ctx.endpoints().matchedHttpEndpoint();
+                RouteSpec spec = matched == null ? null : matched.metadata(RouteSpec.class);
                 HttpErrors.checkContentLength(ctx, spec, settings.maxRequestBytes());
             });
             HttpErrors.register(config.routes);

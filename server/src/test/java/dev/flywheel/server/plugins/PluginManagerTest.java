@@ -89,9 +89,11 @@ class PluginManagerTest {
         try (var db = TestDatabase.create(TestDatabase.Kind.H2, dir)) {
             Path plugins = Files.createDirectories(dir.resolve("plugins"));
             Path build = Files.createDirectories(dir.resolve("build"));
+            // Larger than the server's ordinary body limit (64 KiB in tests): the upload route allows more.
             byte[] patient = TestPluginJars.bytes(TestPluginJars.build(build.resolve("patient.jar"), "promoter-patient",
                     "1.2.0", ">=0.1.0", null, List.of(PatientPromotionPolicyFactory.class),
-                    List.of(PatientPromotionPolicyFactory.class)));
+                    List.of(PatientPromotionPolicyFactory.class), 300 * 1024));
+            assertThat(patient.length).isGreaterThan(64 * 1024);
 
             try (var server = TestServer.start(TestServer.settings(db, dir, plugins))) {
                 Http http = server.http();

@@ -34,6 +34,12 @@ public final class TestPluginJars {
      */
     public static Path build(Path target, String id, String version, String requires, Class<?> pluginClass,
             List<Class<?>> classes, List<Class<?>> extensions) {
+        return build(target, id, version, requires, pluginClass, classes, extensions, 0);
+    }
+
+    /** The same, with a resource of {@code paddingBytes} random bytes, for uploads larger than ordinary bodies. */
+    public static Path build(Path target, String id, String version, String requires, Class<?> pluginClass,
+            List<Class<?>> classes, List<Class<?>> extensions, int paddingBytes) {
         var manifest = new Manifest();
         Attributes a = manifest.getMainAttributes();
         a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
@@ -52,6 +58,13 @@ public final class TestPluginJars {
                 try (InputStream in = c.getClassLoader().getResourceAsStream(name)) {
                     in.transferTo(jar);
                 }
+                jar.closeEntry();
+            }
+            if (paddingBytes > 0) {
+                byte[] padding = new byte[paddingBytes];
+                new java.util.Random(paddingBytes).nextBytes(padding);
+                jar.putNextEntry(new JarEntry("padding.bin"));
+                jar.write(padding);
                 jar.closeEntry();
             }
             jar.putNextEntry(new JarEntry("META-INF/extensions.idx"));
