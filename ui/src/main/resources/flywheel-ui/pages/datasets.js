@@ -2,6 +2,7 @@
 // (#/datasets/{ds}/{dv}).
 import { html, render } from 'lit-html';
 import { api, apiBlob, saveBlob } from '../api.js';
+import { canCreate, createForm, formStates } from '../components/create-form.js';
 import { empty, errorBox, loading } from '../components/feedback.js';
 import { fmtActor, fmtAgo, fmtBytes, fmtNumber, fmtPercent, fmtTime } from '../format.js';
 import { reviewText, statusBadge } from './deployment.js';
@@ -9,12 +10,12 @@ import { reviewText, statusBadge } from './deployment.js';
 const enc = encodeURIComponent;
 const PAGE = 50;
 
-export function mount(el, { me, params }) {
+export function mount(el, { me, params, navigate }) {
   const [datasetId, versionId] = params;
-  const canExport = me.role === 'admin' || me.role === 'engineer';
+  const canExport = canCreate(me); // export and the "New …" forms
   let state = {
     data: null, error: null, items: null, cursor: null, itemsError: null, filter: { split: '', label: '' },
-    open: {}, exporting: false, notice: null,
+    open: {}, exporting: false, notice: null, itemKind: 'features',
   };
   const thumbs = new Map(); // prediction id → blob URL (an item's asset is its prediction's input)
   let gone = false;
@@ -40,6 +41,86 @@ export function mount(el, { me, params }) {
       update({ error: e });
     }
   };
+
+  const forms = formStates((patch) => update(patch));
+
+  const createDataset = forms.handler('dataset', async (f) => {
+    const description = f.get('description').trim();
+    const ds = await api('/api/datasets', { method: 'POST', json: { name: f.get('name').trim(), ...(description ? { description } : {}) } });
+    navigate(`#/datasets/${ds.id}`);
+  });
+
+  const createVersion = forms.handler('version', async (f) => {
+    const labels = f.get('labels').split('\n').map((l) => l.trim()).filter(Boolean);
+    const fraction = f.get('validation_fraction').trim();
+    const v = await api(`/api/datasets/${enc(datasetId)}/versions`, {
+      method: 'POST',
+      json: { name: f.get('name').trim(), ...(labels.length ? { labels } : {}), ...(fraction ? { validation_fraction: Number(fraction) } : {}) },
+    });
+    navigate(`#/datasets/${datasetId}/${v.id}`);
+  });
+
+  const addItem = forms.handler('item', async (f, form) => {
+    const label = f.get('label').trim();
+    const split = f.get('split');
+    let item;
+    if (state.itemKind === 'image') {
+      const body = new FormData();
+      body.append('file', f.get('file'));
+      body.append('label', label);
+      if (split) body.append('split', split);
+      item = await api(`/api/dataset-versions/${enc(versionId)}/items`, { method: 'POST', body });
+    } else {
+      const text = f.get('features').trim();
+      const features = text.split(/[\s,]+/).filter(Boolean).map(Number);
+      if (features.length === 0 || features.some((x) => !Number.isFinite(x))) {
+        throw new Error('Features must be numbers separated by commas, such as 5.1, 3.5, 1.4, 0.2.');
+      }
+      item = await api(`/api/dataset-versions/${enc(versionId)}/items`, {
+        method: 'POST', json: { features, label, ...(split ? { split } : {}) },
+      });
+    }
+    form.querySelectorAll('#item-features, #item-file').forEach((input) => { input.value = ''; });
+    await load();
+    return `Added item ${fmtNumber(item.seq)} (${item.label}, ${item.split}).`;
+  });
+
+  const newDatasetForm = () => createForm({
+    key: 'dataset', title: 'New dataset', submit: 'Create dataset', state: forms.of('dataset'), onSubmit: createDataset,
+  }, html`
+    <label for="dataset-name">Name <input id="dataset-name" name="name" required maxlength="200" autocomplete="off"></label>
+    <label for="dataset-description" class="wide">Description <input id="dataset-description" name="description" autocomplete="off"></label>`);
+
+  const newVersionForm = () => createForm({
+    key: 'version', title: 'New version', submit: 'Create version', state: forms.of('version'), onSubmit: createVersion,
+  }, html`
+    <label for="dv-name">Name <input id="dv-name" name="name" required maxlength="200" autocomplete="off" placeholder="v1"></label>
+    <label for="dv-fraction">Validation fraction
+      <input id="dv-fraction" name="validation_fraction" type="number" min="0" max="1" step="0.05" placeholder="0.2"></label>
+    <label for="dv-labels" class="wide">Labels, one per line (empty: any label)
+      <textarea id="dv-labels" name="labels" rows="4" spellcheck="false"></textarea></label>`);
+
+  const addItemForm = (v) => createForm({
+    key: 'item', title: 'Add item', submit: 'Add item', state: forms.of('item'), onSubmit: addItem,
+  }, html`
+    <fieldset class="wide kind">
+      <legend>Kind</legend>
+      <label class="inline"><input type="radio" name="kind" value="features" .checked=${state.itemKind === 'features'}
+        @change=${() => update({ itemKind: 'features' })}> Features</label>
+      <label class="inline"><input type="radio" name="kind" value="image" .checked=${state.itemKind === 'image'}
+        @change=${() => update({ itemKind: 'image' })}> Image (PNG or JPEG)</label>
+    </fieldset>
+    ${state.itemKind === 'image'
+      ? html`<label for="item-file">Image <input id="item-file" name="file" type="file" accept="image/png,image/jpeg" required></label>`
+      : html`<label for="item-features">Features (comma-separated)
+          <input id="item-features" name="features" class="mono" required autocomplete="off" placeholder="5.1, 3.5, 1.4, 0.2"></label>`}
+    <label for="item-label">Label
+      ${v.labels ? html`<select id="item-label" name="label" required>${v.labels.map((l) => html`<option value=${l}>${l}</option>`)}</select>`
+        : html`<input id="item-label" name="label" required autocomplete="off">`}</label>
+    <label for="item-split">Split
+      <select id="item-split" name="split">
+        <option value="">by content hash</option><option value="train">train</option><option value="validation">validation</option>
+      </select></label>`);
 
   const loadItems = async (more = false) => {
     const q = new URLSearchParams({ limit: String(PAGE) });
@@ -99,7 +180,9 @@ export function mount(el, { me, params }) {
 
   const listView = ({ datasets }) => html`
     <div class="page-head"><h1>Datasets</h1></div>
-    ${datasets.length === 0 ? empty('No datasets yet. Create one with POST /api/datasets.') : html`
+    ${canExport ? newDatasetForm() : ''}
+    ${datasets.length === 0 ? empty(canExport ? 'No datasets yet. Create one, then a version to add items to.'
+      : 'No datasets yet. An engineer creates them.') : html`
       <div class="table-wrap">
         <table class="datasets">
           <thead><tr><th scope="col">Dataset</th><th scope="col">Description</th><th scope="col">Created</th><th scope="col">By</th></tr></thead>
@@ -118,7 +201,8 @@ export function mount(el, { me, params }) {
     <p class="crumbs"><a href="#/datasets">Datasets</a> /</p>
     <div class="page-head"><h1>${dataset.name}</h1></div>
     ${dataset.description ? html`<p>${dataset.description}</p>` : ''}
-    ${versions.length === 0 ? empty('No versions yet: create one with POST /api/datasets/{ds}/versions.') : html`
+    ${canExport ? newVersionForm() : ''}
+    ${versions.length === 0 ? empty('No versions yet.') : html`
       <div class="table-wrap">
         <table class="dataset-versions">
           <thead><tr><th scope="col">Version</th><th scope="col">Labels</th><th scope="col" class="num">Items</th>
@@ -179,6 +263,7 @@ export function mount(el, { me, params }) {
       <div class="tile"><span class="tile-value">${fmtNumber(v.high_water_mark)}</span><span class="tile-label">high-water mark</span></div>
     </div>
     <p class="muted">Labels: ${v.labels ? v.labels.join(', ') : 'any'} · <code>${v.id}</code></p>
+    ${canExport ? addItemForm(v) : ''}
     <form class="filters" @submit=${applyFilter} aria-label="Filter items">
       <label for="i-split">Split
         <select id="i-split" name="split" .value=${state.filter.split}>

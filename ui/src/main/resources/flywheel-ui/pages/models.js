@@ -2,6 +2,7 @@
 // its lineage and the deployments that serve it (#/models/{m}/{v}).
 import { html, render } from 'lit-html';
 import { api } from '../api.js';
+import { canCreate, createForm, formStates } from '../components/create-form.js';
 import { empty, errorBox, loading } from '../components/feedback.js';
 import { datasetVersionLink, datasetVersionName, maybeModelVersion, versionLink } from '../components/lookup.js';
 import { fmtActor, fmtAgo, fmtBytes, fmtNumber, fmtTime } from '../format.js';
@@ -24,7 +25,13 @@ async function servedBy(versionIds) {
 const servedList = (uses) => (uses.length === 0 ? html`<span class="muted">not deployed</span>` : uses.map((u, i) => html`
   ${i ? ', ' : ''}<a href="#/deployments/${u.d.id}">${u.d.name}</a> <span class="muted">(${u.role})</span>`));
 
-export function mount(el, { params }) {
+/** What the model.json box starts with: the contract's fields, to edit. */
+const METADATA_TEMPLATE = JSON.stringify({
+  format: 'torchscript', task: 'classification', labels: ['first', 'second', 'third'],
+  input: { kind: 'features', size: 4 }, output: 'logits',
+}, null, 2);
+
+export function mount(el, { me, params, navigate }) {
   const [modelId, versionId] = params;
   let state = { data: null, error: null };
   let gone = false;
@@ -33,6 +40,36 @@ export function mount(el, { params }) {
     state = { ...state, ...patch };
     if (!gone) render(view(), el);
   };
+  const forms = formStates(update);
+
+  const createModel = forms.handler('model', async (f) => {
+    const model = await api('/api/models', { method: 'POST', json: { name: f.get('name').trim() } });
+    navigate(`#/models/${model.id}`);
+  });
+
+  const uploadVersion = forms.handler('version', async (f, form) => {
+    const body = new FormData();
+    body.append('file', f.get('file'));
+    body.append('metadata', f.get('metadata'));
+    const v = await api(`/api/models/${enc(modelId)}/versions`, { method: 'POST', body });
+    form.querySelector('input[type=file]').value = '';
+    await load();
+    return html`Uploaded <a href="#/models/${modelId}/${v.id}">v${v.version}</a>.`;
+  });
+
+  const newModelForm = () => createForm({
+    key: 'model', title: 'New model', submit: 'Create model', state: forms.of('model'), onSubmit: createModel,
+  }, html`
+    <label for="model-name">Name <input id="model-name" name="name" required maxlength="200" autocomplete="off"></label>`);
+
+  const uploadForm = () => createForm({
+    key: 'version', title: 'Upload a version', submit: 'Upload', state: forms.of('version'), onSubmit: uploadVersion,
+  }, html`
+    <label for="version-file">Artifact (TorchScript model.pt, or a .zip of a model directory)
+      <input id="version-file" name="file" type="file" accept=".pt,.zip" required></label>
+    <label for="version-metadata" class="wide">model.json
+      <textarea id="version-metadata" name="metadata" class="mono" rows="14" required spellcheck="false">${METADATA_TEMPLATE}</textarea></label>
+    <p class="hint wide">The server checks model.json against the artifact contract and runs the model once; a refusal says why.</p>`);
 
   const load = async () => {
     try {
@@ -60,7 +97,9 @@ export function mount(el, { params }) {
 
   const listView = ({ models }) => html`
     <div class="page-head"><h1>Models</h1></div>
-    ${models.length === 0 ? empty('No models yet. Create one with POST /api/models and upload its versions.') : html`
+    ${canCreate(me) ? newModelForm() : ''}
+    ${models.length === 0 ? empty(canCreate(me) ? 'No models yet. Create one, then upload its versions.'
+      : 'No models yet. An engineer creates them and uploads their versions.') : html`
       <div class="table-wrap">
         <table class="models">
           <thead><tr><th scope="col">Model</th><th scope="col" class="num">Latest version</th><th scope="col">Created</th><th scope="col">By</th></tr></thead>
@@ -79,7 +118,8 @@ export function mount(el, { params }) {
     <p class="crumbs"><a href="#/models">Models</a> /</p>
     <div class="page-head"><h1>${model.name}</h1></div>
     <p class="muted">Created ${fmtTime(model.created_at)} by ${fmtActor(model.created_by)} · <code>${model.id}</code></p>
-    ${versions.length === 0 ? empty('No versions yet: upload one with POST /api/models/{m}/versions.') : html`
+    ${canCreate(me) ? uploadForm() : ''}
+    ${versions.length === 0 ? empty('No versions yet.') : html`
       <div class="table-wrap">
         <table class="versions">
           <thead><tr><th scope="col">Version</th><th scope="col">Format</th><th scope="col">Input</th><th scope="col">Labels</th>
