@@ -29,16 +29,18 @@ public interface GpuProvisioner extends AutoCloseable {
     JobStatus status(JobHandle handle) throws ProvisioningException;
 
     /**
-     * The console output from a character offset on.
+     * The console output from an offset on. The offset's unit is the provisioner's own (characters, bytes): the
+     * server starts at 0 and then only ever passes back a {@link LogChunk#nextOffset()} it was given.
      *
      * @param handle the job
-     * @param fromOffset how much of the log the server already has
+     * @param fromOffset 0, or the {@code nextOffset} of the previous chunk
      * @throws ProvisioningException when the log cannot be read
      */
     LogChunk logs(JobHandle handle, long fromOffset) throws ProvisioningException;
 
     /**
-     * Stops the job and frees what it holds. Cancelling a finished job does nothing.
+     * Stops the job and frees what it holds. Cancelling a finished job does nothing. May block while the job is
+     * given its grace period to stop (the server calls it off the request path where it can).
      *
      * @throws ProvisioningException when it cannot be stopped
      */

@@ -14,7 +14,8 @@ import java.util.Map;
  * @param command the job wrapper's command line (it talks to the server over REST with a run token)
  * @param environment variables the job needs, including the server URL and the run token
  * @param image the container image for provisioners that run containers; {@code null} for the default
- * @param timeout the longest the job may run before it is cancelled
+ * @param timeout the longest the job may run before it is cancelled, or {@code null} for no limit (the server
+ *     always sets one and also enforces it itself)
  */
 public record TrainingJobSpec(
         String runId,

@@ -7,7 +7,8 @@ import java.util.Map;
  *
  * @param fire whether to start a training run
  * @param reason one sentence for people, such as "1000 reviewed predictions since the last run (threshold 1000)"
- * @param evidence the numbers behind it (statistic, threshold, window…), stored with the event and the run
+ * @param evidence the numbers behind it (statistic, threshold, window…), stored with the event and the run as
+ *     JSON: use {@code null} for an undefined number rather than NaN or infinity
  */
 public record TriggerDecision(boolean fire, String reason, Map<String, Object> evidence) {
     public TriggerDecision {
