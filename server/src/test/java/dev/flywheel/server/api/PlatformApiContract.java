@@ -3,49 +3,22 @@ package dev.flywheel.server.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.flywheel.server.testing.Http;
 import dev.flywheel.server.testing.TestDatabase;
-import dev.flywheel.server.testing.TestServer;
-import java.nio.file.Path;
+import dev.flywheel.server.testing.ServerContract;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The platform's HTTP foundation through the real server: health, metrics, errors, tokens and roles, the audit
  * trail. Written once and run on H2 and on PostgreSQL.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class PlatformApiContract {
-
-    protected abstract TestDatabase.Kind backend();
-
-    private Path dir;
-
-    private TestDatabase db;
-    private TestServer server;
-    private Http http;
-    private static final String ADMIN = TestServer.ADMIN_TOKEN;
+public abstract class PlatformApiContract extends ServerContract {
 
     @BeforeAll
-    void start() throws java.io.IOException {
+    void setUp() throws java.io.IOException {
         dir = java.nio.file.Files.createTempDirectory("flywheel-api-test");
-        db = TestDatabase.create(backend(), dir);
-        server = TestServer.start(db, dir);
-        http = server.http();
-    }
-
-    @AfterAll
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-        if (db != null) {
-            db.close();
-        }
     }
 
     @Test

@@ -5,56 +5,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.server.testing.Fixtures;
-import dev.flywheel.server.testing.Http;
-import dev.flywheel.server.testing.TestDatabase;
-import dev.flywheel.server.testing.TestServer;
+import dev.flywheel.server.testing.ServerContract;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /** Datasets, versions, items and the export in the training job contract's layout, on H2 and PostgreSQL. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class DatasetsApiContract {
+public abstract class DatasetsApiContract extends ServerContract {
 
-    private static final String ADMIN = TestServer.ADMIN_TOKEN;
     private static final ObjectMapper JSON = new ObjectMapper();
-
-    protected abstract TestDatabase.Kind backend();
-
-    private Path dir;
-    private TestDatabase db;
-    private TestServer server;
-    private Http http;
-
-    @BeforeAll
-    void start() throws IOException {
-        dir = Files.createTempDirectory("flywheel-datasets-test");
-        db = TestDatabase.create(backend(), dir);
-        server = TestServer.start(db, dir);
-        http = server.http();
-    }
-
-    @AfterAll
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-        if (db != null) {
-            db.close();
-        }
-    }
 
     @Test
     void featuresAndImagesGoInAndTheExportHandsThemBackUnchanged() throws IOException {

@@ -6,13 +6,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.server.testing.Fixtures;
 import dev.flywheel.server.testing.Http;
-import dev.flywheel.server.testing.TestDatabase;
-import dev.flywheel.server.testing.TestServer;
+import dev.flywheel.server.testing.ServerContract;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,49 +22,25 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * "Production data becomes training data": review, the review queue and the feedback loop through the HTTP API with
  * a real model, on H2 and PostgreSQL.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class FeedbackApiContract {
+public abstract class FeedbackApiContract extends ServerContract {
 
-    private static final String ADMIN = TestServer.ADMIN_TOKEN;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> LABELS = List.of("setosa-like", "versicolor-like", "virginica-like");
 
-    protected abstract TestDatabase.Kind backend();
-
-    private Path dir;
-    private TestDatabase db;
-    private TestServer server;
-    private Http http;
     private String versionId;
     private String reviewer;
 
     @BeforeAll
-    void start() throws IOException {
-        dir = Files.createTempDirectory("flywheel-feedback-test");
-        db = TestDatabase.create(backend(), dir);
-        server = TestServer.start(db, dir);
-        http = server.http();
+    void setUp() throws IOException {
         versionId = Fixtures.upload(http, ADMIN, "iris-like", Fixtures.FEATURES).path("id").asText();
         reviewer = http.post("/api/tokens", ADMIN, "{\"name\":\"rita\",\"role\":\"reviewer\"}").json().path("secret").asText();
-    }
-
-    @AfterAll
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-        if (db != null) {
-            db.close();
-        }
     }
 
     @Test

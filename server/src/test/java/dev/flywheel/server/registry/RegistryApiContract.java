@@ -5,8 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.flywheel.server.testing.Fixtures;
 import dev.flywheel.server.testing.Http;
-import dev.flywheel.server.testing.TestDatabase;
-import dev.flywheel.server.testing.TestServer;
+import dev.flywheel.server.testing.ServerContract;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,45 +13,14 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * The model registry through the real server and the real DJL runtime plugin: models, numbered immutable versions,
  * and uploads checked against the Model artifact contract, refused with a 400 that says why and leaving nothing
  * behind. Written once and run on H2 and on PostgreSQL.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class RegistryApiContract {
-
-    private static final String ADMIN = TestServer.ADMIN_TOKEN;
-
-    protected abstract TestDatabase.Kind backend();
-
-    private Path dir;
-    private TestDatabase db;
-    private TestServer server;
-    private Http http;
-
-    @BeforeAll
-    void start() throws IOException {
-        dir = Files.createTempDirectory("flywheel-registry-test");
-        db = TestDatabase.create(backend(), dir);
-        server = TestServer.start(db, dir);
-        http = server.http();
-    }
-
-    @AfterAll
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-        if (db != null) {
-            db.close();
-        }
-    }
+public abstract class RegistryApiContract extends ServerContract {
 
     @Test
     void modelsAreCreatedListedAndNamedUniquely() {

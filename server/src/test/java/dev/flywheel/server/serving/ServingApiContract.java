@@ -5,21 +5,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.flywheel.server.testing.Fixtures;
 import dev.flywheel.server.testing.Http;
-import dev.flywheel.server.testing.TestDatabase;
-import dev.flywheel.server.testing.TestServer;
+import dev.flywheel.server.testing.ServerContract;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * Serving and capture through the real server and the real DJL runtime: the committed fixture classifiers, uploaded
@@ -27,38 +22,15 @@ import org.junit.jupiter.api.TestInstance;
  * exactly one prediction whose input comes back as sent, and bad requests get a 4xx and leave none. Written once
  * and run on H2 and on PostgreSQL.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class ServingApiContract {
+public abstract class ServingApiContract extends ServerContract {
 
-    private static final String ADMIN = TestServer.ADMIN_TOKEN;
-
-    protected abstract TestDatabase.Kind backend();
-
-    private Path dir;
-    private TestDatabase db;
-    private TestServer server;
-    private Http http;
     private String featuresVersion;
     private String imageVersion;
 
     @BeforeAll
-    void start() throws IOException {
-        dir = Files.createTempDirectory("flywheel-serving-test");
-        db = TestDatabase.create(backend(), dir);
-        server = TestServer.start(db, dir);
-        http = server.http();
+    void setUp() throws IOException {
         featuresVersion = Fixtures.upload(http, ADMIN, "iris", Fixtures.FEATURES).path("id").asText();
         imageVersion = Fixtures.upload(http, ADMIN, "colours", Fixtures.IMAGE).path("id").asText();
-    }
-
-    @AfterAll
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-        if (db != null) {
-            db.close();
-        }
     }
 
     @Test

@@ -8,12 +8,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.server.promotion.Statistics;
 import dev.flywheel.server.testing.Fixtures;
-import dev.flywheel.server.testing.Http;
-import dev.flywheel.server.testing.TestDatabase;
-import dev.flywheel.server.testing.TestServer;
+import dev.flywheel.server.testing.ServerContract;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -27,10 +23,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.stream.StreamSupport;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * Shadow deployment, the live comparison, continuous deployment with the real {@code paired} promoter, promotion and
@@ -42,30 +36,18 @@ import org.junit.jupiter.api.TestInstance;
  * the ground truth: labelling most disagreements with the shadow's label makes the shadow the better model, with the
  * primary's label the worse one.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class ShadowApiContract {
+public abstract class ShadowApiContract extends ServerContract {
 
-    private static final String ADMIN = TestServer.ADMIN_TOKEN;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> LABELS = List.of("setosa-like", "versicolor-like", "virginica-like");
 
-    protected abstract TestDatabase.Kind backend();
-
-    private Path dir;
-    private TestDatabase db;
-    private TestServer server;
-    private Http http;
     private String primary;
     private String shifted;
     private String equal;
     private String image;
 
     @BeforeAll
-    void start() throws IOException {
-        dir = Files.createTempDirectory("flywheel-shadow-test");
-        db = TestDatabase.create(backend(), dir);
-        server = TestServer.start(db, dir);
-        http = server.http();
+    void setUp() throws IOException {
         JsonNode v1 = Fixtures.upload(http, ADMIN, "iris-like", Fixtures.FEATURES);
         primary = v1.path("id").asText();
         String model = v1.path("model_id").asText();
@@ -76,16 +58,6 @@ public abstract class ShadowApiContract {
         labels.add(LABELS.get(1)).add(LABELS.get(2)).add(LABELS.get(0));
         shifted = upload(model, meta.toString());
         image = Fixtures.upload(http, ADMIN, "colours", Fixtures.IMAGE).path("id").asText();
-    }
-
-    @AfterAll
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-        if (db != null) {
-            db.close();
-        }
     }
 
     @Test

@@ -5,30 +5,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.flywheel.server.testing.Fixtures;
 import dev.flywheel.server.testing.Http;
-import dev.flywheel.server.testing.TestDatabase;
-import dev.flywheel.server.testing.TestServer;
+import dev.flywheel.server.testing.ServerContract;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * Continuous training through the API with real plugins: triggers, runs on the local provisioner (child processes
  * running {@code flywheel job run}), command trainers, failures, cancellation, timeouts, GPU requests. On H2 and
  * PostgreSQL. The built-in trainer's learning is proved end to end in {@link TrainingLoopTest}.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-public abstract class TrainingApiContract {
-
-    static final String ADMIN = TestServer.ADMIN_TOKEN;
+public abstract class TrainingApiContract extends ServerContract {
 
     /** A command trainer that makes no better model but follows the training job contract to the letter. */
     static final String COPY_TRAINER = "n=$(wc -l < \"$FLYWHEEL_DATASET_DIR/manifest.jsonl\"); "
@@ -36,31 +28,16 @@ public abstract class TrainingApiContract {
             + "&& echo \"{\\\"val_accuracy\\\": 0.5, \\\"items\\\": $n}\" > \"$FLYWHEEL_OUTPUT_DIR/metrics.json\" "
             + "&& echo \"copied the base model; $n items; params $FLYWHEEL_PARAMS; run $FLYWHEEL_RUN_NAME\"";
 
-    protected abstract TestDatabase.Kind backend();
-
-    private Path dir;
-    private TestDatabase db;
-    private TestServer server;
-    Http http;
     String versionId;
 
-    @BeforeAll
-    void start() throws IOException {
-        dir = Files.createTempDirectory("flywheel-training-test");
-        db = TestDatabase.create(backend(), dir);
-        server = TestServer.start(db, dir, s -> s.withIntervals(Duration.ofSeconds(1), Duration.ofMillis(500)));
-        http = server.http();
-        versionId = Fixtures.upload(http, ADMIN, "trainable", Fixtures.FEATURES).path("id").asText();
+    @Override
+    protected dev.flywheel.server.config.ServerSettings settings(dev.flywheel.server.config.ServerSettings defaults) {
+        return defaults.withIntervals(java.time.Duration.ofSeconds(1), java.time.Duration.ofMillis(500));
     }
 
-    @AfterAll
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-        if (db != null) {
-            db.close();
-        }
+    @BeforeAll
+    void setUp() throws IOException {
+        versionId = Fixtures.upload(http, ADMIN, "trainable", Fixtures.FEATURES).path("id").asText();
     }
 
     @Test
