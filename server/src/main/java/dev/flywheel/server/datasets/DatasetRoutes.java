@@ -6,6 +6,7 @@ import dev.flywheel.server.http.Api;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.Bodies;
 import dev.flywheel.server.http.PageRequest;
+import dev.flywheel.server.http.QueryParams;
 import io.javalin.http.Context;
 import io.javalin.http.UploadedFile;
 import java.io.IOException;
@@ -130,15 +131,7 @@ public final class DatasetRoutes implements Api.Routes {
 
     private void export(Context ctx) {
         String v = ctx.pathParam("dv");
-        Long upTo = null;
-        String u = ctx.queryParam("up_to");
-        if (u != null) {
-            try {
-                upTo = Long.parseLong(u);
-            } catch (NumberFormatException e) {
-                throw ApiException.badRequest("invalid_parameter", "up_to must be a whole number");
-            }
-        }
+        Long upTo = QueryParams.wholeNumber(ctx, "up_to");
         datasets.version(v);
         ctx.contentType("application/zip");
         ctx.header("Content-Disposition", "attachment; filename=\"" + v + ".zip\"");

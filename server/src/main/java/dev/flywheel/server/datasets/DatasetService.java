@@ -173,15 +173,7 @@ public final class DatasetService {
 
     public Page<DatasetItem> items(String versionId, String split, String label, PageRequest page) {
         version(versionId);
-        Long after = null;
-        if (page.after() != null) {
-            try {
-                after = Long.parseLong(page.after());
-            } catch (NumberFormatException e) {
-                throw ApiException.badRequest("invalid_parameter", "cursor is not one this server issued");
-            }
-        }
-        return page.page(store.listItems(versionId, after, null, split, label, page.fetchSize()),
+        return page.page(store.listItems(versionId, page.afterNumber(), null, split, label, page.fetchSize()),
                 i -> Long.toString(i.seq()));
     }
 

@@ -4,9 +4,8 @@ import dev.flywheel.server.access.Access;
 import dev.flywheel.server.http.Api;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.PageRequest;
+import dev.flywheel.server.http.QueryParams;
 import io.javalin.http.Context;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.Set;
 
 /** {@code /api/events}: the audit trail. */
@@ -39,17 +38,8 @@ public final class EventRoutes implements Api.Routes {
         if (severity != null && !SEVERITIES.contains(severity)) {
             throw ApiException.badRequest("invalid_parameter", "severity must be info, warning or error");
         }
-        Instant since = null;
-        String s = ctx.queryParam("since");
-        if (s != null) {
-            try {
-                since = Instant.parse(s);
-            } catch (DateTimeParseException e) {
-                throw ApiException.badRequest("invalid_parameter", "since must be an ISO-8601 time such as 2026-01-31T12:00:00Z");
-            }
-        }
         var filter = new EventFilter(ctx.queryParam("deployment_id"), ctx.queryParam("type"),
-                ctx.queryParam("subject_id"), severity, since);
+                ctx.queryParam("subject_id"), severity, QueryParams.instant(ctx, "since"));
         ctx.json(events.list(filter, PageRequest.from(ctx)));
     }
 }

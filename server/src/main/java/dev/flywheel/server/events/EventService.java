@@ -34,15 +34,7 @@ public final class EventService {
     }
 
     public Page<Event> list(EventFilter filter, PageRequest page) {
-        Long before = null;
-        if (page.after() != null) {
-            try {
-                before = Long.parseLong(page.after());
-            } catch (NumberFormatException e) {
-                throw dev.flywheel.server.http.ApiException.badRequest("invalid_parameter", "cursor is not one this server issued");
-            }
-        }
-        return page.page(store.list(filter, before, page.fetchSize()), e -> Long.toString(e.seq()));
+        return page.page(store.list(filter, page.afterNumber(), page.fetchSize()), e -> Long.toString(e.seq()));
     }
 
     /** An event being described. */

@@ -5,9 +5,9 @@ import dev.flywheel.server.access.AccessControl;
 import dev.flywheel.server.http.Api;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.Bodies;
+import dev.flywheel.server.http.QueryParams;
 import io.javalin.http.Context;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.List;
 
@@ -144,15 +144,8 @@ public final class FeedbackRoutes implements Api.Routes {
     }
 
     private void stats(Context ctx) {
-        Instant since = Instant.EPOCH;
-        String s = ctx.queryParam("since");
-        if (s != null) {
-            try {
-                since = Instant.parse(s);
-            } catch (DateTimeParseException e) {
-                throw ApiException.badRequest("invalid_parameter", "since must be an ISO-8601 time such as 2026-01-31T12:00:00Z");
-            }
-        }
+        Instant given = QueryParams.instant(ctx, "since");
+        Instant since = given == null ? Instant.EPOCH : given;
         String d = ctx.pathParam("d");
         var queue = reviews.queue(d, 1);
         var body = new LinkedHashMap<String, Object>();

@@ -44,6 +44,27 @@ public record PageRequest(int limit, String after) {
         return new PageRequest(limit, after);
     }
 
+    /** The cursor as the number it encodes (for lists ordered by a sequence), or {@code null} on the first page. */
+    public Long afterNumber() {
+        if (after == null) {
+            return null;
+        }
+        try {
+            return Long.parseLong(after);
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("invalid_parameter", "cursor is not one this server issued");
+        }
+    }
+
+    /** The same, for lists ordered by an {@code int} (version and run numbers). */
+    public Integer afterInt() {
+        Long n = afterNumber();
+        if (n != null && (n < Integer.MIN_VALUE || n > Integer.MAX_VALUE)) {
+            throw ApiException.badRequest("invalid_parameter", "cursor is not one this server issued");
+        }
+        return n == null ? null : n.intValue();
+    }
+
     /**
      * Builds a page from rows fetched with {@code limit + 1}: the extra row only tells that there is more.
      *

@@ -178,15 +178,8 @@ public final class RegistryService {
 
     public Page<ModelVersion> listVersions(String modelId, PageRequest page) {
         getModel(modelId);
-        int after = 0;
-        if (page.after() != null) {
-            try {
-                after = Integer.parseInt(page.after());
-            } catch (NumberFormatException e) {
-                throw ApiException.badRequest("invalid_parameter", "cursor is not one this server issued");
-            }
-        }
-        return page.page(store.listVersions(modelId, after, page.fetchSize()), v -> Integer.toString(v.version()));
+        Integer after = page.afterInt();
+        return page.page(store.listVersions(modelId, after == null ? 0 : after, page.fetchSize()), v -> Integer.toString(v.version()));
     }
 
     public ModelVersion getVersion(String id) {

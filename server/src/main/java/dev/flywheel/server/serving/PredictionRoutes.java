@@ -5,9 +5,8 @@ import dev.flywheel.server.http.Api;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.Bodies;
 import dev.flywheel.server.http.PageRequest;
+import dev.flywheel.server.http.QueryParams;
 import io.javalin.http.Context;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
 
 /** Predicting and the prediction log: {@code /api/deployments/{d}/predict}, {@code …/predictions}, {@code /api/predictions}. */
 public final class PredictionRoutes implements Api.Routes {
@@ -75,8 +74,8 @@ public final class PredictionRoutes implements Api.Routes {
                 throw ApiException.badRequest("invalid_parameter", "confidence_below must be a number such as 0.6");
             }
         }
-        var filter = new PredictionFilter(status, ctx.queryParam("model_version_id"), time(ctx, "since"),
-                time(ctx, "until"), ctx.queryParam("label"), below);
+        var filter = new PredictionFilter(status, ctx.queryParam("model_version_id"), QueryParams.instant(ctx, "since"),
+                QueryParams.instant(ctx, "until"), ctx.queryParam("label"), below);
         ctx.json(predictions.list(ctx.pathParam("d"), filter, PageRequest.from(ctx)));
     }
 
@@ -87,18 +86,6 @@ public final class PredictionRoutes implements Api.Routes {
         if (input.contentType().startsWith("image/")) {
             // Jetty appends the default charset to every content type; an image has none.
             ctx.res().setCharacterEncoding(null);
-        }
-    }
-
-    private static Instant time(Context ctx, String name) {
-        String s = ctx.queryParam(name);
-        if (s == null) {
-            return null;
-        }
-        try {
-            return Instant.parse(s);
-        } catch (DateTimeParseException e) {
-            throw ApiException.badRequest("invalid_parameter", name + " must be an ISO-8601 time such as 2026-01-31T12:00:00Z");
         }
     }
 }

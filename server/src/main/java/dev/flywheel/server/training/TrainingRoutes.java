@@ -8,6 +8,7 @@ import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.Bodies;
 import dev.flywheel.server.http.Json;
 import dev.flywheel.server.http.PageRequest;
+import dev.flywheel.server.http.QueryParams;
 import io.javalin.http.Context;
 import io.javalin.http.UploadedFile;
 import java.io.IOException;
@@ -90,7 +91,10 @@ public final class TrainingRoutes implements Api.Routes {
                 .summary("The run's console from a character offset on; ask again from `next` while it runs")
                 .query("from", "integer", "character offset (default 0)")
                 .ok("TrainingRunLog")
-                .handle(ctx -> ctx.json(runs.log(ctx.pathParam("r"), longParam(ctx, "from", 0))));
+                .handle(ctx -> {
+                    Long from = QueryParams.wholeNumber(ctx, "from");
+                    ctx.json(runs.log(ctx.pathParam("r"), from == null ? 0 : from));
+                });
         api.post("/api/training-runs/{r}/cancel").access(Access.ENGINEER).tag("training")
                 .summary("Cancel a run: a queued one at once, a running one by stopping its job").ok("TrainingRun")
                 .handle(ctx -> ctx.json(supervisor.cancel(ctx.pathParam("r"), AccessControl.principal(ctx))));
@@ -180,18 +184,6 @@ public final class TrainingRoutes implements Api.Routes {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static long longParam(Context ctx, String name, long dflt) {
-        String v = ctx.queryParam(name);
-        if (v == null) {
-            return dflt;
-        }
-        try {
-            return Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw ApiException.badRequest("invalid_parameter", name + " must be a whole number");
         }
     }
 

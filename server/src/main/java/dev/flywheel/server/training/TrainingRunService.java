@@ -171,15 +171,7 @@ public final class TrainingRunService {
 
     public Page<TrainingRun> list(String deploymentId, PageRequest page) {
         deployments.get(deploymentId);
-        Integer before = null;
-        if (page.after() != null) {
-            try {
-                before = Integer.parseInt(page.after());
-            } catch (NumberFormatException e) {
-                throw ApiException.badRequest("invalid_parameter", "cursor is not one this server issued");
-            }
-        }
-        return page.page(store.listRuns(deploymentId, before, page.fetchSize()), r -> Integer.toString(r.number()));
+        return page.page(store.listRuns(deploymentId, page.afterInt(), page.fetchSize()), r -> Integer.toString(r.number()));
     }
 
     /** The run's console from a character offset on, and whether more can come. */
