@@ -26,7 +26,8 @@ public final class BenchMain {
                                         c Flywheel durable capture, d Flywheel async capture
               --flywheel-java-opts S  extra JVM options for the Flywheel server, e.g. a flight recording
 
-            shadow: the primary's latency without and with a slow shadow model (about 3 minutes)
+            shadow: the primary's latency without and with a slow shadow model, at saturation and paced
+            (about 4 minutes)
               --quick                 1 round, 2 s warm-up + 6 s measured, a 2-layer slow model
                                       (under a minute)
               --rounds N              pairs of phases (without, with) (default 3)
@@ -34,6 +35,9 @@ public final class BenchMain {
               --measure SECONDS       per phase (default 10)
               --concurrency N         predict requests in flight (default 16)
               --shadow-hidden LIST    the slow model's hidden layers (default 4096,4096,4096,4096)
+              --shadow-priority P     the server's FLYWHEEL_SHADOW_PRIORITY: idle (its default) or normal
+              --paced-load F          then the same rounds paced at F times the throughput measured
+                                      without the shadow (default 0.5; 0 for none)
               --flywheel-java-opts S
 
             review-queue: GET review-queue?limit=50 against GET predictions?limit=50 as the table grows,
@@ -123,7 +127,9 @@ public final class BenchMain {
     }
 
     private static int shadow(String[] args) throws Exception {
-        BenchArgs a = BenchArgs.parse(args, 1, with(COMMON, "--shadow-hidden", "--rounds"), Set.of("--quick"));
+        BenchArgs a = BenchArgs.parse(args, 1, with(COMMON, "--shadow-hidden", "--rounds", "--shadow-priority",
+                "--paced-load"),
+                Set.of("--quick"));
         boolean quick = a.has("--quick");
         Duration warmup = a.seconds("--warmup", Duration.ofSeconds(quick ? 2 : 3));
         Duration measure = nonZero(a.seconds("--measure", Duration.ofSeconds(quick ? 6 : 10)));
@@ -132,11 +138,19 @@ public final class BenchMain {
         // --quick halves the model: uploading (and the server checking) 200 MB alone takes most of a minute here.
         List<Integer> hidden = a.integers("--shadow-hidden",
                 quick ? List.of(4096, 4096) : List.of(4096, 4096, 4096, 4096), 1, 65_536);
+        String priority = a.string("--shadow-priority", "idle");
+        double pacedLoad = Double.parseDouble(a.string("--paced-load", "0.5"));
+        if (!(pacedLoad >= 0 && pacedLoad < 1)) {
+            throw new IllegalArgumentException("--paced-load must be at least 0 and below 1, not " + pacedLoad);
+        }
+        if (!priority.equals("idle") && !priority.equals("normal")) {
+            throw new IllegalArgumentException("--shadow-priority must be idle or normal, not " + priority);
+        }
         Path repo = repo(a);
         Path dist = repo.resolve("distribution/target/flywheel");
         requireDist(dist);
         Path target = repo.resolve("bench/target");
-        var options = new ShadowBench.Options(warmup, measure, Duration.ofSeconds(quick ? 3 : 10), concurrency, hidden, rounds, fixture(repo), dist,
+        var options = new ShadowBench.Options(priority, warmup, measure, Duration.ofSeconds(quick ? 3 : 10), concurrency, hidden, rounds, pacedLoad, fixture(repo), dist,
                 target.resolve("shadow-model"), out(a, target, "shadow"), target.resolve("logs"),
                 a.string("--flywheel-java-opts", ""));
         return new ShadowBench(options).run();

@@ -12,6 +12,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * answered, so that exactly {@code concurrency} requests are in flight. First a warm-up (JIT, connection set-up,
  * caches), then the measured period; only requests that complete within it are counted. Everything stops by
  * itself at the end of the measured period; a request still in flight then is awaited but not counted.
+ *
+ * <p>{@link #measuredAtRate} is the paced variant: the same threads send at a fixed total rate instead of as fast as
+ * they are answered, which is how latency is judged at a given load rather than at saturation.
  */
 public final class ClosedLoop {
 
@@ -82,12 +85,34 @@ public final class ClosedLoop {
     /** {@link #run(String, int, Duration, Duration, CallerFactory, Window)}, keeping the latencies. */
     public static Measured measured(String scenario, int concurrency, Duration warmup, Duration measure,
             CallerFactory factory, Window window) throws Exception {
+        return measured(scenario, concurrency, 0, warmup, measure, factory, window);
+    }
+
+    /**
+     * A paced load: {@code concurrency} threads send {@code ratePerSecond} requests per second in all, each at its own
+     * fixed times (staggered so that the sends spread evenly). A thread whose previous request is still running when
+     * the next one is due sends it as soon as it can, and its latency counts from when it was due, not from when it
+     * was sent: a slow answer that holds the next request back shows in that request's latency too (no coordinated
+     * omission). The throughput is what was answered, which stays at the rate as long as the server keeps up.
+     */
+    public static Measured measuredAtRate(String scenario, int concurrency, double ratePerSecond, Duration warmup,
+            Duration measure, CallerFactory factory, Window window) throws Exception {
+        if (!(ratePerSecond > 0)) {
+            throw new IllegalArgumentException("the rate must be positive, not " + ratePerSecond);
+        }
+        return measured(scenario, concurrency, ratePerSecond, warmup, measure, factory, window);
+    }
+
+    private static Measured measured(String scenario, int concurrency, double ratePerSecond, Duration warmup,
+            Duration measure, CallerFactory factory, Window window) throws Exception {
+        // Per thread, the time between two of its sends; 0 for a closed loop.
+        long period = ratePerSecond > 0 ? Math.max(1, Math.round(concurrency * 1e9 / ratePerSecond)) : 0;
         var recorders = new ArrayList<LatencyRecorder>();
         long[] errors = new long[concurrency];
         long[] acknowledged = new long[concurrency];
         var ready = new CountDownLatch(concurrency);
         var go = new CountDownLatch(1);
-        long[] bounds = new long[2];
+        long[] bounds = new long[3];
         var failure = new AtomicReference<Throwable>();
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < concurrency; t++) {
@@ -101,7 +126,13 @@ public final class ClosedLoop {
                     long measureStart = bounds[0];
                     long end = bounds[1];
                     long seq = 0;
-                    for (long now = System.nanoTime(); now < end; ) {
+                    long now = period > 0 ? bounds[2] + id * period / concurrency : System.nanoTime();
+                    while (now < end) {
+                        if (period > 0) {
+                            for (long left = now - System.nanoTime(); left > 0; left = now - System.nanoTime()) {
+                                java.util.concurrent.locks.LockSupport.parkNanos(left);
+                            }
+                        }
                         boolean ok;
                         try {
                             ok = caller.call(seq++);
@@ -118,7 +149,7 @@ public final class ClosedLoop {
                                 errors[id]++;
                             }
                         }
-                        now = done;
+                        now = period > 0 ? now + period : done;
                     }
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
@@ -135,6 +166,7 @@ public final class ClosedLoop {
             throw new IllegalStateException("a load thread could not start: " + failure.get(), failure.get());
         }
         long start = System.nanoTime();
+        bounds[2] = start;
         bounds[0] = start + warmup.toNanos();
         bounds[1] = bounds[0] + measure.toNanos();
         // The latch's countDown/await pair publishes bounds[] to the load threads.

@@ -141,7 +141,7 @@ public final class FlywheelServer implements AutoCloseable {
         ShadowResultWriter shadowResults = remember(new ShadowResultWriter(shadowStore, 500, 100_000,
                 metrics.registry()));
         ShadowRunner shadowRunner = remember(new ShadowRunner(models, shadowResults, metrics.registry(),
-                Math.max(1, Runtime.getRuntime().availableProcessors() / 4), 128));
+                Math.max(1, Runtime.getRuntime().availableProcessors() / 4), 128, settings.shadowIdlePriority()));
         // Remembered last, so closed first: it flushes every accepted prediction while the database is still open.
         PredictionWriter writer = remember(new PredictionWriter(predictionStore, 500, 100_000, metrics.registry()));
         var predictions = new PredictionService(deployments, models, runtimes, registry, blobs, writer,

@@ -28,6 +28,9 @@ import java.util.Properties;
  * @param publicUrl the URL jobs and links use to reach this server, or {@code null} to derive it
  * @param triggerInterval how often the retraining triggers of active deployments are evaluated
  * @param supervisorInterval how often training runs are advanced (submitted, polled, their logs copied)
+ * @param shadowIdlePriority whether shadow models run at the operating system's lowest CPU priority (the default),
+ *     so that they never take CPU time from the primaries, or at normal priority, so that they keep up even on a
+ *     machine the primaries keep busy
  */
 public record ServerSettings(
         int port,
@@ -42,7 +45,8 @@ public record ServerSettings(
         long maxPluginBytes,
         String publicUrl,
         java.time.Duration triggerInterval,
-        java.time.Duration supervisorInterval) {
+        java.time.Duration supervisorInterval,
+        boolean shadowIdlePriority) {
 
     /** The settings with their names as variable and property, for errors and docs. */
     public enum Key {
@@ -58,7 +62,8 @@ public record ServerSettings(
         MAX_PLUGIN_BYTES("FLYWHEEL_MAX_PLUGIN_BYTES", "flywheel.max-plugin-bytes"),
         PUBLIC_URL("FLYWHEEL_PUBLIC_URL", "flywheel.public-url"),
         TRIGGER_INTERVAL("FLYWHEEL_TRIGGER_INTERVAL", "flywheel.trigger-interval"),
-        SUPERVISOR_INTERVAL("FLYWHEEL_SUPERVISOR_INTERVAL", "flywheel.supervisor-interval");
+        SUPERVISOR_INTERVAL("FLYWHEEL_SUPERVISOR_INTERVAL", "flywheel.supervisor-interval"),
+        SHADOW_PRIORITY("FLYWHEEL_SHADOW_PRIORITY", "flywheel.shadow-priority");
 
         public final String env;
         public final String property;
@@ -106,13 +111,19 @@ public record ServerSettings(
         long maxPlugin = source.number(Key.MAX_PLUGIN_BYTES, 1024L * 1024 * 1024, 1024, Long.MAX_VALUE, errors);
         java.time.Duration triggers = source.duration(Key.TRIGGER_INTERVAL, java.time.Duration.ofSeconds(60), errors);
         java.time.Duration supervisor = source.duration(Key.SUPERVISOR_INTERVAL, java.time.Duration.ofSeconds(5), errors);
+        String shadowPriority = source.get(Key.SHADOW_PRIORITY).orElse("idle");
+        if (!shadowPriority.equals("idle") && !shadowPriority.equals("normal")) {
+            errors.add(Key.SHADOW_PRIORITY.env + " (or " + Key.SHADOW_PRIORITY.property
+                    + ") must be 'idle' (shadows use only CPU time the primaries leave) or 'normal', not '"
+                    + shadowPriority + "'");
+        }
         if (!errors.isEmpty()) {
             throw new InvalidSettingsException(errors);
         }
         return new ServerSettings(port, source.get(Key.HOST).orElse(null), dataDir.toAbsolutePath(), dbUrl,
                 source.get(Key.DB_USER).orElse(null), source.get(Key.DB_PASSWORD).orElse(null), adminToken,
                 pluginsDir.toAbsolutePath(), maxRequest, maxPlugin, source.get(Key.PUBLIC_URL).orElse(null), triggers,
-                supervisor);
+                supervisor, !shadowPriority.equals("normal"));
     }
 
     /** Whether the database is the embedded H2 one. */
@@ -123,13 +134,13 @@ public record ServerSettings(
     /** A copy with another port (tests and the demo pick a free one). */
     public ServerSettings withPort(int newPort) {
         return new ServerSettings(newPort, host, dataDir, dbUrl, dbUser, dbPassword, adminToken, pluginsDir,
-                maxRequestBytes, maxPluginBytes, publicUrl, triggerInterval, supervisorInterval);
+                maxRequestBytes, maxPluginBytes, publicUrl, triggerInterval, supervisorInterval, shadowIdlePriority);
     }
 
     /** A copy with other scheduling intervals (tests run the loop faster). */
     public ServerSettings withIntervals(java.time.Duration triggers, java.time.Duration supervisor) {
         return new ServerSettings(port, host, dataDir, dbUrl, dbUser, dbPassword, adminToken, pluginsDir,
-                maxRequestBytes, maxPluginBytes, publicUrl, triggers, supervisor);
+                maxRequestBytes, maxPluginBytes, publicUrl, triggers, supervisor, shadowIdlePriority);
     }
 
     private record Source(Properties props, Map<String, String> env) {

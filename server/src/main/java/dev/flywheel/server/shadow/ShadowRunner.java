@@ -16,8 +16,13 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +34,14 @@ import org.slf4j.LoggerFactory;
  * full the shadow skips that input, which is recorded on the row and counted in {@code flywheel_shadow_skips_total}.
  * A worker runs the shadow model; whatever it throws becomes an {@code error} result (counted in
  * {@code flywheel_shadow_errors_total}), never an exception anywhere else.
+ *
+ * <p>The forward pass itself costs CPU that the primaries may need. With {@code idlePriority} each worker hands it to
+ * a thread of its own that runs at the operating system's lowest priority ({@link IdleThreads}) and calls
+ * {@link LoadedModel#predictOnCallingThread}, so that the pass (and libtorch's threads it starts) only gets CPU time
+ * the primaries leave idle. That thread does nothing else: the queue, the metrics and the hand-over to the row stay on
+ * the worker, so a starved pass never holds a lock a request thread or the prediction writer waits for. On a machine
+ * that the primaries keep busy, the shadow then falls behind and skips inputs, which is counted, rather than slowing
+ * the primaries.
  *
  * <p>The result then has to reach the prediction's row, which the group-committing prediction writer inserts on its
  * own schedule. Two cases, decided atomically per prediction in {@link #slots}:
@@ -52,8 +65,17 @@ public final class ShadowRunner implements PredictionService.ShadowHook, AutoClo
     private final ShadowResultWriter results;
     private final MeterRegistry meters;
     private final BlockingQueue<Task> queue;
+    private final int capacity;
+    /**
+     * About how many tasks the queue holds, read without its lock: when the shadow is overloaded almost every request
+     * would otherwise contend for the queue's lock just to learn that it is full.
+     */
+    private final AtomicInteger waitingHint = new AtomicInteger();
     private final ConcurrentHashMap<String, Object> slots = new ConcurrentHashMap<>();
     private final List<Thread> workers = new ArrayList<>();
+    /** Per worker, the low-priority thread that runs its forward passes; empty when passes run on the workers. */
+    private final List<ExecutorService> forwardThreads = new ArrayList<>();
+    private final ConcurrentHashMap<String, Counter> skipCounters = new ConcurrentHashMap<>();
     private final Counter joined;
     private volatile boolean closed;
 
@@ -65,21 +87,28 @@ public final class ShadowRunner implements PredictionService.ShadowHook, AutoClo
      *
      * @param threads how many shadow predictions run at once
      * @param capacity how many inputs may wait; beyond it inputs are skipped
+     * @param idlePriority run the forward passes at the lowest CPU priority rather than on the workers
      */
-    public ShadowRunner(ModelCache models, ShadowResultWriter results, MeterRegistry meters, int threads, int capacity) {
+    public ShadowRunner(ModelCache models, ShadowResultWriter results, MeterRegistry meters, int threads, int capacity,
+            boolean idlePriority) {
         this.models = models;
         this.results = results;
         this.meters = meters;
         this.queue = new ArrayBlockingQueue<>(capacity);
+        this.capacity = capacity;
         this.joined = Counter.builder("flywheel.shadow.results.joined")
                 .description("shadow results written with their prediction row, saving an UPDATE").register(meters);
         Gauge.builder("flywheel.shadow.queue", queue, BlockingQueue::size)
                 .description("inputs waiting for a shadow model").register(meters);
         for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(this::work, "flywheel-shadow-" + i);
+            ExecutorService forward = idlePriority
+                    ? Executors.newSingleThreadExecutor(new IdleThreads("shadow-pass-" + i + "-"))
+                    : null;
+            if (forward != null) {
+                forwardThreads.add(forward);
+            }
+            Thread t = new Thread(() -> work(forward), "flywheel-shadow-" + i);
             t.setDaemon(true);
-            // The primary's request threads come first when the CPU is contended.
-            t.setPriority(Thread.MIN_PRIORITY);
             t.start();
             workers.add(t);
         }
@@ -96,12 +125,14 @@ public final class ShadowRunner implements PredictionService.ShadowHook, AutoClo
             return p;
         }
         var task = new Task(p.id(), d.id(), p.label(), shadow, input, System.nanoTime());
-        if (!queue.offer(task)) {
-            counter("flywheel.shadow.skips", "inputs the shadow skipped because its queue was full", d.id())
-                    .increment();
+        if (waitingHint.get() >= capacity || !queue.offer(task)) {
+            // Looked up once per deployment: under overload this runs for almost every request.
+            skipCounters.computeIfAbsent(d.id(), id -> counter("flywheel.shadow.skips",
+                    "inputs the shadow skipped because its queue was full", id)).increment();
             return p.withShadow(new Prediction.Shadow(shadow, Prediction.Shadow.SKIPPED, null, null, null, null,
                     "skipped: the shadow queue was full"));
         }
+        waitingHint.incrementAndGet();
         return p.withShadow(new Prediction.Shadow(shadow, Prediction.Shadow.PENDING, null, null, null, null, null));
     }
 
@@ -138,7 +169,7 @@ public final class ShadowRunner implements PredictionService.ShadowHook, AutoClo
         return row;
     }
 
-    private void work() {
+    private void work(ExecutorService forward) {
         while (true) {
             Task task;
             try {
@@ -149,22 +180,38 @@ public final class ShadowRunner implements PredictionService.ShadowHook, AutoClo
                 }
                 continue;
             }
+            waitingHint.decrementAndGet();
             if (task == END) {
                 // Let the other workers see it too.
                 queue.offer(END);
                 return;
             }
             try {
-                deliver(run(task));
+                deliver(run(task, forward));
+            } catch (InterruptedException e) {
+                if (closed) {
+                    return;
+                }
             } catch (RuntimeException | Error e) {
                 LOG.error("the shadow of prediction {} could not be recorded", task.predictionId(), e);
             }
         }
     }
 
-    private ShadowResult run(Task task) {
+    private ShadowResult run(Task task, ExecutorService forward) throws InterruptedException {
         long start = System.nanoTime();
-        Prediction.Shadow shadow = predict(task.shadowVersionId(), task.input());
+        Prediction.Shadow shadow;
+        if (forward == null) {
+            shadow = predict(task.shadowVersionId(), task.input(), true);
+        } else {
+            Future<Prediction.Shadow> pass = forward.submit(() -> predict(task.shadowVersionId(), task.input(), true));
+            try {
+                shadow = pass.get();
+            } catch (ExecutionException e) {
+                // predict() turns every failure into an error result; this is only reached if the thread died.
+                shadow = error(task.shadowVersionId(), 0, String.valueOf(e.getCause()));
+            }
+        }
         record(task.deploymentId(), task.primaryLabel(), shadow, System.nanoTime() - start);
         return new ShadowResult(task.predictionId(), task.deploymentId(), task.primaryLabel(), shadow,
                 System.nanoTime());
@@ -175,10 +222,19 @@ public final class ShadowRunner implements PredictionService.ShadowHook, AutoClo
      * run of {@code POST /api/predictions/{p}/shadow}.
      */
     Prediction.Shadow predict(String versionId, ModelInput input) {
+        return predict(versionId, input, false);
+    }
+
+    /**
+     * @param onThisThread run the forward pass on the calling thread ({@link LoadedModel#predictOnCallingThread}), so
+     *     that it runs at this thread's priority
+     */
+    private Prediction.Shadow predict(String versionId, ModelInput input, boolean onThisThread) {
         long start = System.nanoTime();
         try {
             LoadedModel model = models.get(versionId);
-            List<ModelOutput> outputs = model.predict(List.of(input));
+            List<ModelOutput> outputs = onThisThread ? model.predictOnCallingThread(List.of(input))
+                    : model.predict(List.of(input));
             double latencyMs = Math.round((System.nanoTime() - start) / 1_000.0) / 1_000.0;
             if (outputs == null || outputs.size() != 1 || outputs.get(0) == null) {
                 return error(versionId, latencyMs, "the shadow model returned "
@@ -257,6 +313,9 @@ public final class ShadowRunner implements PredictionService.ShadowHook, AutoClo
             if (t.isAlive()) {
                 t.interrupt();
             }
+        }
+        for (ExecutorService forward : forwardThreads) {
+            forward.shutdown();
         }
     }
 }

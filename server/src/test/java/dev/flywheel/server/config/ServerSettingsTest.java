@@ -22,6 +22,18 @@ class ServerSettingsTest {
         assertThat(s.dataDir()).isEqualTo(Path.of(System.getProperty("user.home"), ".flywheel"));
         assertThat(s.pluginsDir()).isEqualTo(dir.resolve("plugins").toAbsolutePath());
         assertThat(s.adminToken()).isNull();
+        assertThat(s.shadowIdlePriority()).isTrue();
+    }
+
+    @Test
+    void shadowsMayRunAtNormalPriority() {
+        assertThat(ServerSettings.load(null, Map.of("FLYWHEEL_SHADOW_PRIORITY", "normal"), dir).shadowIdlePriority())
+                .isFalse();
+        assertThat(ServerSettings.load(null, Map.of("FLYWHEEL_SHADOW_PRIORITY", "idle"), dir).shadowIdlePriority())
+                .isTrue();
+        assertThatThrownBy(() -> ServerSettings.load(null, Map.of("FLYWHEEL_SHADOW_PRIORITY", "low"), dir))
+                .isInstanceOf(ServerSettings.InvalidSettingsException.class)
+                .hasMessageContaining("FLYWHEEL_SHADOW_PRIORITY (or flywheel.shadow-priority) must be 'idle'");
     }
 
     @Test

@@ -98,6 +98,11 @@ class ShadowFaultsTest {
             JsonNode first = await(http, slowIds.get(0), "ok");
             assertThat(first.path("label").asText()).isEqualTo("setosa-like");
             assertThat(first.path("latency_ms").asDouble()).isGreaterThanOrEqualTo(2000);
+            // It ran on the shadow's pass thread, which the kernel schedules only when nothing else wants the CPU.
+            if (Files.exists(Path.of("/proc/thread-self"))) {
+                assertThat(IdleThreadsTest.policiesOfThreadsNamed("shadow-pass-")).isNotEmpty()
+                        .containsOnly(IdleThreadsTest.SCHED_IDLE);
+            }
         }
     }
 

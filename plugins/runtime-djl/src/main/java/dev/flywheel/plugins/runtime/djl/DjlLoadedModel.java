@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 
 /**
@@ -29,6 +31,9 @@ import java.util.function.Consumer;
  *
  * <p>Inputs are decoded and checked on the caller's thread; only the forward pass runs on the batcher's
  * thread, inside a sub-manager that is closed after every batch so that no tensor outlives its pass.
+ * {@link #predictOnCallingThread} runs the pass on the caller's thread instead (the server's low-priority shadow
+ * threads): forward passes of a loaded model may run concurrently, as libtorch allows for inference, each in its own
+ * sub-manager.
  */
 final class DjlLoadedModel implements LoadedModel {
 
@@ -36,8 +41,11 @@ final class DjlLoadedModel implements LoadedModel {
     private final ModelMetadata metadata;
     private final InputDecoder decoder;
     private final long[] batchShapeTail;
+    private final int maxBatchSize;
     private final Batcher batcher;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Read-held by passes on callers' threads; close() takes it to wait for them before freeing native memory. */
+    private final ReadWriteLock callerPasses = new ReentrantReadWriteLock();
     private final Consumer<DjlLoadedModel> onClose;
 
     /**
@@ -68,6 +76,7 @@ final class DjlLoadedModel implements LoadedModel {
         this.onClose = onClose;
         this.decoder = new InputDecoder(metadata.input());
         this.batchShapeTail = decoder.rowShape();
+        this.maxBatchSize = maxBatchSize;
         dryRun();
         this.batcher = new Batcher(model.getName(), maxBatchSize, maxBatchDelay, this::forward,
                 PyTorchEngine.PLUGIN_LOADER);
@@ -93,6 +102,33 @@ final class DjlLoadedModel implements LoadedModel {
         return outputs;
     }
 
+    @Override
+    public List<ModelOutput> predictOnCallingThread(List<ModelInput> inputs) throws InvalidInputException {
+        Objects.requireNonNull(inputs, "inputs");
+        float[][] rows = decoder.decodeAll(inputs);
+        callerPasses.readLock().lock();
+        try {
+            if (closed.get()) {
+                throw new IllegalStateException("the model has been unloaded");
+            }
+            List<ModelOutput> outputs = new ArrayList<>(rows.length);
+            for (int from = 0; from < rows.length; from += maxBatchSize) {
+                float[][] chunk = Arrays.copyOfRange(rows, from, Math.min(rows.length, from + maxBatchSize));
+                float[][] raw = PyTorchEngine.withPluginLoader(() -> forward(chunk));
+                if (raw.length != chunk.length) {
+                    throw new IllegalStateException("the model returned " + raw.length + " rows for " + chunk.length
+                            + " inputs");
+                }
+                for (float[] scores : raw) {
+                    outputs.add(toOutput(scores));
+                }
+            }
+            return outputs;
+        } finally {
+            callerPasses.readLock().unlock();
+        }
+    }
+
     /** What the batcher has done: forward passes, rows, largest batch. */
     Batcher.Stats batchStats() {
         return batcher.stats();
@@ -105,6 +141,9 @@ final class DjlLoadedModel implements LoadedModel {
         }
         try {
             batcher.close();
+            // Passes on callers' threads that started before the flag was set finish first; later ones see it.
+            callerPasses.writeLock().lock();
+            callerPasses.writeLock().unlock();
         } finally {
             PyTorchEngine.withPluginLoader(() -> {
                 model.close();

@@ -1,6 +1,7 @@
 package dev.flywheel.plugins.runtime.djl;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.flywheel.spi.runtime.InvalidInputException;
 import dev.flywheel.spi.runtime.ModelInput;
@@ -67,6 +68,66 @@ class ConcurrentPredictTest {
             assertThat(stats.forwardPasses()).as("forward passes for %d calls", good).isLessThan(good);
             assertThat(stats.largestBatch()).isGreaterThan(1).isLessThanOrEqualTo(16);
         } finally {
+            pool.shutdownNow();
+            runtime.close();
+        }
+    }
+    /**
+     * The server's shadow threads call {@code predictOnCallingThread} while the batcher serves the same model: the
+     * passes run concurrently on the callers' threads (the batcher sees none of them), give the batched answers, and
+     * once the model is closed they are refused rather than touching freed native memory.
+     */
+    @Test
+    void passesOnCallersThreadsRunBesideTheBatcherAndGiveTheSameAnswers() throws Exception {
+        List<Fixtures.Sample> samples = Fixtures.featureSamples();
+        DjlModelRuntime runtime = new DjlModelRuntime(4, Duration.ZERO, System.getLogger("test"));
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        DjlLoadedModel model = (DjlLoadedModel) runtime.load(Fixtures.artifact(Fixtures.FEATURES));
+        try {
+            List<ModelInput> inputs = new ArrayList<>();
+            for (Fixtures.Sample s : samples) {
+                inputs.add(new ModelInput.Features(s.features()));
+            }
+            List<ModelOutput> batched = model.predict(inputs);
+            long passesBefore = model.batchStats().forwardPasses();
+
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<List<ModelOutput>>> direct = new ArrayList<>();
+            List<Future<List<ModelOutput>>> viaBatcher = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                direct.add(pool.submit(() -> {
+                    start.await();
+                    return model.predictOnCallingThread(inputs);
+                }));
+                viaBatcher.add(pool.submit(() -> {
+                    start.await();
+                    return model.predict(inputs);
+                }));
+            }
+            start.countDown();
+            for (int i = 0; i < 4; i++) {
+                List<ModelOutput> d = direct.get(i).get(60, TimeUnit.SECONDS);
+                assertThat(d).hasSize(samples.size());
+                for (int j = 0; j < samples.size(); j++) {
+                    assertThat(d.get(j).label()).isEqualTo(samples.get(j).label());
+                    assertThat(d.get(j).confidence()).isCloseTo(batched.get(j).confidence(),
+                            org.assertj.core.data.Offset.offset(1e-5));
+                }
+                assertThat(viaBatcher.get(i).get(60, TimeUnit.SECONDS)).hasSize(samples.size());
+            }
+            // Only the four batched calls went through the batcher (in chunks of at most 4 rows).
+            long batchedRows = model.batchStats().rows() - samples.size();
+            assertThat(batchedRows).isEqualTo(4L * samples.size());
+            assertThat(model.batchStats().forwardPasses() - passesBefore)
+                    .isLessThanOrEqualTo(4L * ((samples.size() + 3) / 4));
+
+            assertThatThrownBy(() -> model.predictOnCallingThread(List.of(new ModelInput.Features(new float[] {1}))))
+                    .isInstanceOf(InvalidInputException.class).hasMessage("expected 4 features, got 1");
+            model.close();
+            assertThatThrownBy(() -> model.predictOnCallingThread(inputs))
+                    .isInstanceOf(IllegalStateException.class).hasMessage("the model has been unloaded");
+        } finally {
+            model.close();
             pool.shutdownNow();
             runtime.close();
         }
