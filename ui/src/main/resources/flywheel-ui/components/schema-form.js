@@ -33,8 +33,12 @@ function asText(kind, v) {
   return String(v);
 }
 
-function placeholder(s) {
-  if (s.kind === 'secret') return s.required ? '' : 'leave empty to keep it unset';
+function placeholder(s, value) {
+  // The server never sends a secret back, only "******" when one is set; an empty field keeps what is stored.
+  if (s.kind === 'secret') {
+    if (value !== null && value !== undefined && value !== '') return 'set; leave empty to keep it';
+    return s.required ? '' : 'leave empty to keep it unset';
+  }
   if (s.default_value === null || s.default_value === undefined) return '';
   const text = asText(s.kind, s.default_value);
   return s.kind === 'string_list' || s.kind === 'string_map' ? text : `default: ${text}`;
@@ -81,7 +85,8 @@ function field(s, value, id, disabled) {
     case 'secret':
       return html`
         <input type="password" id=${common.id} name=${common.name} data-setting=${s.name} data-kind=${s.kind}
-               autocomplete="new-password" placeholder=${placeholder(s)} ?required=${s.required} ?disabled=${disabled}
+               autocomplete="new-password" placeholder=${placeholder(s, value)}
+               ?required=${s.required && (value === null || value === undefined || value === '')} ?disabled=${disabled}
                aria-describedby=${described}>`;
     default: // string, duration, cron, and kinds this UI does not know yet
       return html`

@@ -7,9 +7,11 @@ import dev.flywheel.server.events.EventService;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.plugins.HostExtensionContext;
 import dev.flywheel.server.plugins.PluginHost;
+import dev.flywheel.server.plugins.SecretSettings;
 import dev.flywheel.server.serving.DeploymentService;
 import dev.flywheel.spi.config.ConfigValidationException;
 import dev.flywheel.spi.config.ExtensionConfig;
+import dev.flywheel.spi.provisioner.GpuProvisionerFactory;
 import dev.flywheel.spi.trigger.RetrainingTriggerFactory;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -90,17 +92,26 @@ public final class ContinuousTrainingService {
             }
             triggers.add(0, new TriggerSpec("review-threshold", Map.of("threshold", s.triggerThreshold())));
         }
+        List<TriggerSpec> before = existing.map(ContinuousTraining::triggers).orElse(List.of());
         List<TriggerSpec> checked = new ArrayList<>();
         for (int i = 0; i < triggers.size(); i++) {
-            checked.add(checkTrigger(triggers.get(i), "triggers[" + i + "]"));
+            // The same trigger saved again (same place, same type) keeps the secrets it leaves out.
+            TriggerSpec t = triggers.get(i);
+            TriggerSpec stored = i < before.size() && t != null && before.get(i).type().equals(t.type())
+                    ? before.get(i) : null;
+            checked.add(checkTrigger(t, stored, "triggers[" + i + "]"));
         }
         String name = s.experimentName() == null ? DEFAULT_NAME : s.experimentName().trim();
         if (name.isEmpty() || name.length() > 150) {
             throw ApiException.badRequest("invalid_field", "experiment_name must be 1 to 150 characters");
         }
         String provisioner = s.provisioner() == null ? "local" : s.provisioner();
-        Map<String, Object> provisionerConfig = provisioners.validate(provisioner,
-                s.provisionerConfig() == null ? Map.of() : s.provisionerConfig(), "provisioner");
+        Map<String, Object> storedProvisionerConfig = existing.filter(e -> e.provisioner().equals(provisioner))
+                .map(ContinuousTraining::provisionerConfig).orElse(Map.of());
+        Map<String, Object> provisionerConfig = provisioners.validate(provisioner, SecretSettings.keep(
+                provisioners.schema(provisioner, "provisioner"),
+                s.provisionerConfig() == null ? Map.of() : s.provisionerConfig(), storedProvisionerConfig),
+                "provisioner");
         TrainerSpec trainer = checkTrainer(s.trainer() == null ? TrainerSpec.BUILTIN : s.trainer());
         if (s.gpuType() != null && (s.gpuType().isBlank() || s.gpuType().length() > 100)) {
             throw ApiException.badRequest("invalid_field", "gpu_type must be a GPU type name such as A10G, or null for CPU");
@@ -141,7 +152,24 @@ public final class ContinuousTrainingService {
         return get(deploymentId);
     }
 
-    private TriggerSpec checkTrigger(TriggerSpec t, String field) {
+    /**
+     * The settings as the API shows them: secret settings of the provisioner and the triggers masked. Viewers may
+     * read the settings; nobody reads a secret back.
+     */
+    public ContinuousTraining withSecretsMasked(ContinuousTraining c) {
+        Map<String, Object> provisionerConfig = plugins.factory(GpuProvisionerFactory.class, c.provisioner())
+                .map(f -> SecretSettings.mask(f.configSchema(), c.provisionerConfig()))
+                // Without its plugin the schema is unknown, and so is what is secret: show none of it.
+                .orElse(Map.of());
+        List<TriggerSpec> triggers = c.triggers().stream().map(t -> new TriggerSpec(t.type(),
+                plugins.factory(RetrainingTriggerFactory.class, t.type())
+                        .map(f -> SecretSettings.mask(f.configSchema(), t.config())).orElse(Map.of()))).toList();
+        return new ContinuousTraining(c.deploymentId(), c.active(), c.experimentName(), c.gpuType(),
+                c.allowCpuFallback(), c.provisioner(), provisionerConfig, c.trainer(), triggers, c.cooldown(),
+                c.timeout(), c.runCounter(), c.updatedBy(), c.updatedAt());
+    }
+
+    private TriggerSpec checkTrigger(TriggerSpec t, TriggerSpec stored, String field) {
         if (t == null || t.type() == null || t.type().isBlank()) {
             throw ApiException.badRequest("invalid_field", field + ".type is required");
         }
@@ -151,7 +179,9 @@ public final class ContinuousTrainingService {
                         .stream().map(f -> f.type()).toList()));
         ExtensionConfig config;
         try {
-            config = factory.configSchema().validate(t.config());
+            Map<String, Object> incoming = t.config() == null ? Map.of() : t.config();
+            config = factory.configSchema().validate(stored == null ? incoming
+                    : SecretSettings.keep(factory.configSchema(), incoming, stored.config()));
         } catch (ConfigValidationException e) {
             var first = e.errors().get(0);
             throw ApiException.badRequest("invalid_field", field + ".config." + first.field() + ": " + first.message());

@@ -50,6 +50,15 @@ public final class Provisioners implements AutoCloseable {
         }
     }
 
+    /**
+     * The settings schema of that provisioner type.
+     *
+     * @param field names the setting in the error when no such provisioner is installed
+     */
+    public dev.flywheel.spi.config.ConfigSchema schema(String type, String field) {
+        return factory(type, field).configSchema();
+    }
+
     /** The instance for that type and settings, created on first use. */
     public GpuProvisioner get(String type, Map<String, Object> config) {
         String key = type + " " + Json.write(config);

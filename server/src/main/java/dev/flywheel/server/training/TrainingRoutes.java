@@ -190,7 +190,7 @@ public final class TrainingRoutes implements Api.Routes {
     /** The settings with what they lead to: each trigger's last decision and the reviews since the last run. */
     private Map<String, Object> view(ContinuousTraining c) {
         @SuppressWarnings("unchecked")
-        var m = new LinkedHashMap<String, Object>(Json.mapper().convertValue(c, Map.class));
+        var m = new LinkedHashMap<String, Object>(Json.mapper().convertValue(settings.withSecretsMasked(c), Map.class));
         m.put("cooldown", c.cooldown().toString());
         m.put("timeout", c.timeout().toString());
         var last = store.latestRun(c.deploymentId());
