@@ -53,7 +53,7 @@ class DemoTest {
                 String world = result.world();
                 // The first version: an untrained upload (version 1), trained by a run of the built-in trainer.
                 assertThat(result.oldVersionNumber()).as(world).isEqualTo(2);
-                assertThat(result.initialTrainItems()).as(world).isEqualTo(240);
+                assertThat(result.initialTrainItems()).as(world).isEqualTo(320);
                 assertThat(result.initialValAccuracy()).as(world + ": validation accuracy of the first training")
                         .isGreaterThanOrEqualTo(0.9);
                 assertThat(result.originalAccuracy()).as(world + ": version 2 on the original world")
