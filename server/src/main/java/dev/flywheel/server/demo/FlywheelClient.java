@@ -49,12 +49,6 @@ public final class FlywheelClient {
                 .POST(body == null ? HttpRequest.BodyPublishers.noBody() : json(body)).build(), path);
     }
 
-    /** POST a JSON text as it is (predict payloads are sent exactly as the world wrote them). */
-    public JsonNode postRaw(String path, String jsonText) {
-        return send(request(path).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(jsonText)).build(), path);
-    }
-
     /** PUT a JSON body. */
     public JsonNode put(String path, Object body) {
         return send(request(path).header("Content-Type", "application/json").PUT(json(body)).build(), path);
