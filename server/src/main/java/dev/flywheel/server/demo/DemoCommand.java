@@ -8,11 +8,17 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -24,19 +30,24 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {
-            "Shows the whole loop on a synthetic world: a deployed model, traffic that drifts part-way, a simulated "
-                    + "reviewer, the feedback loop, a retraining run of the built-in trainer, the new version as the "
-                    + "shadow, and its promotion; then the accuracy on the drifted world before and after.",
+            "Shows the whole loop on two synthetic worlds generated in Java, features and images, side by side: an "
+                    + "untrained model is uploaded and trained by the built-in trainer on samples of the original "
+                    + "world, then deployed traffic drifts part-way, a simulated reviewer reviews, the feedback loop "
+                    + "fills a dataset, a trigger starts a retraining run, the new version runs as the shadow and is "
+                    + "promoted; then the accuracy on the drifted world before and after, per world.",
             "",
             "Without --server it starts the server here (embedded H2 under ~/.flywheel unless --data-dir or "
                     + "FLYWHEEL_* settings say otherwise) and keeps it running afterwards, so that the UI shows the "
                     + "same story; Ctrl-C stops it. Exit status 0 only when a version was promoted and is more accurate "
-                    + "on the drifted world than the one it replaced.",
+                    + "on the drifted world than the one it replaced, in every world shown.",
             ""})
 public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--fast", description = "small sizes: about two minutes on two CPU cores")
     boolean fast;
+
+    @Option(names = "--world", paramLabel = "W", description = "features, images or both (default: both, side by side)")
+    String world = "both";
 
     @Option(names = "--server", paramLabel = "URL", description = "tell the story to this running server instead of "
             + "starting one, such as http://127.0.0.1:8080")
@@ -78,7 +89,7 @@ public final class DemoCommand implements Callable<Integer> {
     Integer threshold;
 
     @Option(names = "--drift-window", description = "recent predictions the drift trigger compares (fast 400, "
-            + "default 600); it decides once half of them are there")
+            + "default 600); it decides once the window is full")
     Integer driftWindow;
 
     @Option(names = "--min-samples", description = "paired reviewed predictions before a promotion (fast 60, "
@@ -94,18 +105,29 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "seed of the world and the reviewer (default 42)")
     Long seed;
 
+    @Option(names = "--initial-samples", description = "labelled samples of the original world the first version is "
+            + "trained on, a fifth held out (fast 400, default 600); at least the drift trigger's window")
+    Integer initialSamples;
+
     @Option(names = "--timeout", description = "give up after this long, such as 10m (fast 6m, default 20m)")
     String timeout;
 
-    /** How the last run ended (for tests), or {@code null} before one ended. */
-    DemoResult result;
+    /** How each world's story ended (for tests), or {@code null} before they ended. */
+    List<DemoResult> results;
 
     @Override
     public Integer call() throws InterruptedException {
         PrintStream out = System.out;
         DemoSettings settings;
+        List<String> worlds;
         try {
             settings = settings();
+            worlds = switch (world) {
+                case "features", "images" -> List.of(world);
+                case "both" -> List.of("features", "images");
+                default -> throw new IllegalArgumentException("--world must be features, images or both, not '" + world
+                        + "'");
+            };
         } catch (IllegalArgumentException e) {
             System.err.println("flywheel demo: " + e.getMessage());
             return 2;
@@ -167,22 +189,21 @@ public final class DemoCommand implements Callable<Integer> {
         String uiBase = (server != null ? url.replaceAll("/+$", "") : "http://localhost:" + embedded.port()) + "/";
         out.println();
 
-        DemoResult result;
-        try {
-            result = new DemoStory(new FlywheelClient(url, secret), settings, timeline, uiBase).run();
-        } catch (FlywheelClient.ApiError e) {
-            timeline.finish();
-            System.err.println("flywheel demo: " + e.getMessage());
-            stop(embedded);
-            return 1;
-        } catch (RuntimeException e) {
-            timeline.finish();
-            System.err.println("flywheel demo: " + e);
-            stop(embedded);
-            return 1;
+        List<DemoResult> ended = tell(worlds, new FlywheelClient(url, secret), settings, timeline, uiBase);
+        timeline.finish();
+        this.results = ended;
+        boolean success = ended.size() == worlds.size() && ended.stream().allMatch(DemoResult::success);
+        if (ended.size() > 1) {
+            out.println();
+            out.println("==== accuracy on the drifted world, before → after ====");
+            for (DemoResult r : ended) {
+                out.println(String.format(java.util.Locale.ROOT, "  %-9s %s → %s  (version %d → %s)%s", r.world(),
+                        num(r.before()), r.afterSamples() == 0 ? "-" : num(r.after()), r.oldVersionNumber(),
+                        r.newVersionNumber() == 0 ? "-" : Integer.toString(r.newVersionNumber()),
+                        r.success() ? "" : "  the loop did not close"));
+            }
         }
-        this.result = result;
-        int code = result.success() ? 0 : 1;
+        int code = success ? 0 : 1;
         if (embedded == null || exit) {
             stop(embedded);
             return code;
@@ -199,17 +220,56 @@ public final class DemoCommand implements Callable<Integer> {
         return code;
     }
 
+    /**
+     * Tells each world's story, side by side on one server and one timeline.
+     *
+     * @return the results of the stories that ended (one that hit an API error is left out, its error printed)
+     */
+    private static List<DemoResult> tell(List<String> worlds, FlywheelClient client, DemoSettings settings,
+            Timeline timeline, String uiBase) throws InterruptedException {
+        ExecutorService pool = Executors.newFixedThreadPool(worlds.size(), r -> {
+            Thread t = new Thread(r, "demo-story");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            var futures = new ArrayList<Future<DemoResult>>();
+            for (String w : worlds) {
+                World world = w.equals("images") ? new ImageWorld(settings.seed()) : new FeatureWorld(settings.seed());
+                futures.add(pool.submit(() -> new DemoStory(client, settings, world, timeline, uiBase).run()));
+            }
+            var ended = new ArrayList<DemoResult>();
+            for (int i = 0; i < futures.size(); i++) {
+                try {
+                    ended.add(futures.get(i).get());
+                } catch (ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    timeline.text("flywheel demo (" + worlds.get(i) + "): " + (cause instanceof FlywheelClient.ApiError
+                            ? cause.getMessage() : cause.toString()));
+                }
+            }
+            return ended;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static String num(double v) {
+        return Double.isNaN(v) ? "-" : String.format(java.util.Locale.ROOT, "%.2f", v);
+    }
+
     private DemoSettings settings() {
         DemoSettings d = fast ? DemoSettings.fast() : DemoSettings.standard();
         int window = or(driftWindow, d.driftWindow());
         var s = new DemoSettings(or(calm, d.calm()), or(drifted, d.maxDrifted()), or(after, d.after()),
                 or(rate, d.rate()), or(threads, d.threads()), or(threshold, d.threshold()), window,
-                driftWindow == null ? d.driftMinWindow() : Math.max(30, window / 2), or(minSamples, d.minSamples()),
+                driftWindow == null ? d.driftMinWindow() : window, or(minSamples, d.minSamples()),
                 d.promotionThreshold(), d.significance(), or(epochs, d.epochs()), or(errorRate, d.errorRate()),
-                or(seed, d.seed()), timeout == null ? d.timeout() : ConfigSchema.parseDuration(timeout));
-        if (s.calm() < s.driftMinWindow()) {
-            throw new IllegalArgumentException("--calm (" + s.calm() + ") must be at least the drift trigger's minimum "
-                    + "window (" + s.driftMinWindow() + "): the original world's traffic is its reference");
+                or(seed, d.seed()), timeout == null ? d.timeout() : ConfigSchema.parseDuration(timeout),
+                or(initialSamples, d.initialSamples()), d.initialEpochs());
+        if (s.initialSamples() < s.driftMinWindow()) {
+            throw new IllegalArgumentException("--initial-samples (" + s.initialSamples() + ") must be at least the "
+                    + "drift trigger's window (" + s.driftMinWindow() + "): they are its reference");
         }
         if (s.threshold() <= s.calm()) {
             throw new IllegalArgumentException("--threshold (" + s.threshold() + ") must be above --calm (" + s.calm()

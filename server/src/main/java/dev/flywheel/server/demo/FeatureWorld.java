@@ -1,24 +1,26 @@
 package dev.flywheel.server.demo;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 
 /**
- * The demo's synthetic world: three Gaussian blobs in four dimensions (spread 0.25) around the centres that
- * {@code fixtures/make_models.py} trained the {@code features-3class} model on, and a drifted world in which each class
- * moved 60% of the way towards its neighbour, where that model confuses the first two classes with the next ones.
- * Seeded, so every run sees the same points; thread-safe, so several traffic threads can draw from one world.
+ * The features world: three Gaussian blobs in four dimensions (spread 0.25) around iris-like centres, and a drifted
+ * world in which each class moved 60% of the way towards its neighbour, where a model trained on the original world
+ * confuses the first two classes with the next ones. Seeded, so every run sees the same points; thread-safe, so several
+ * traffic threads can draw from one world.
  */
-public final class FeatureWorld {
+public final class FeatureWorld implements World {
 
     /** The model's labels, in its output order. */
     public static final List<String> LABELS = List.of("setosa-like", "versicolor-like", "virginica-like");
-    /** The centres of the original world: those of {@code fixtures/make_models.py}. */
+    /** The centres of the original world (those {@code fixtures/make_models.py} uses too). */
     static final double[][] CENTRES = {{5.0, 3.4, 1.5, 0.2}, {5.9, 2.6, 4.2, 1.3}, {6.8, 3.1, 6.0, 2.4}};
     static final double SPREAD = 0.25;
     /** The centres of the drifted world. */
     static final double[][] DRIFTED = drifted();
+    private static final int HIDDEN = 16;
 
     private final Random random;
 
@@ -27,30 +29,57 @@ public final class FeatureWorld {
         this.random = new Random(seed);
     }
 
-    /**
-     * One labelled point, of a class drawn uniformly.
-     *
-     * @param drifted from the drifted world rather than the original one
-     */
-    public synchronized Point next(boolean drifted) {
-        int c = random.nextInt(LABELS.size());
-        double[][] centres = drifted ? DRIFTED : CENTRES;
-        var sb = new StringBuilder("{\"features\": [");
-        for (int f = 0; f < 4; f++) {
-            sb.append(f == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.4f",
-                    centres[c][f] + random.nextGaussian() * SPREAD));
-        }
-        return new Point(sb.append("]}").toString(), LABELS.get(c), drifted);
+    @Override
+    public String kind() {
+        return "features";
     }
 
-    /**
-     * A labelled input.
-     *
-     * @param payload the JSON predict request
-     * @param label the true label
-     * @param drifted whether it comes from the drifted world
-     */
-    public record Point(String payload, String label, boolean drifted) {}
+    @Override
+    public List<String> labels() {
+        return LABELS;
+    }
+
+    @Override
+    public synchronized Sample next(boolean drifted) {
+        int c = random.nextInt(LABELS.size());
+        double[][] centres = drifted ? DRIFTED : CENTRES;
+        double[] x = new double[4];
+        var sb = new StringBuilder("{\"features\": [");
+        for (int f = 0; f < 4; f++) {
+            // Rounded as written, so that the vector and the JSON payload are the same numbers.
+            x[f] = Math.round((centres[c][f] + random.nextGaussian() * SPREAD) * 1e4) / 1e4;
+            sb.append(f == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.4f", x[f]));
+        }
+        byte[] payload = sb.append("]}").toString().getBytes(StandardCharsets.UTF_8);
+        return new Sample(payload, "application/json", x, LABELS.get(c), drifted);
+    }
+
+    @Override
+    public String modelJson() {
+        return "{\"format\": \"djl\", \"task\": \"classification\", \"labels\": [\"setosa-like\", \"versicolor-like\", "
+                + "\"virginica-like\"], \"input\": {\"kind\": \"features\", \"size\": 4}, \"output\": \"logits\"}";
+    }
+
+    @Override
+    public String untrainedArchitecture(long seed) {
+        return "{\"type\": \"mlp\", \"input_size\": 4, \"hidden\": [" + HIDDEN + "], \"classes\": 3, \"activation\": "
+                + "\"relu\", \"initialize\": {\"seed\": " + seed + "}}";
+    }
+
+    @Override
+    public String network() {
+        return "MLP 4-" + HIDDEN + "-3";
+    }
+
+    @Override
+    public String description() {
+        return "three Gaussian blobs in four dimensions";
+    }
+
+    @Override
+    public String driftDescription() {
+        return "each class moves 60% of the way towards its neighbour";
+    }
 
     private static double[][] drifted() {
         double[][] s = new double[3][4];

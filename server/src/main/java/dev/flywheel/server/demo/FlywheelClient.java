@@ -49,28 +49,37 @@ public final class FlywheelClient {
                 .POST(body == null ? HttpRequest.BodyPublishers.noBody() : json(body)).build(), path);
     }
 
-    /** POST a JSON text as it is (predict payloads are sent exactly as the world wrote them). */
-    public JsonNode postRaw(String path, String jsonText) {
-        return send(request(path).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(jsonText)).build(), path);
-    }
-
     /** PUT a JSON body. */
     public JsonNode put(String path, Object body) {
         return send(request(path).header("Content-Type", "application/json").PUT(json(body)).build(), path);
     }
 
+    /** POST a body as it is, with its content type (predict payloads are sent exactly as the world wrote them). */
+    public JsonNode postBytes(String path, byte[] body, String contentType) {
+        return send(request(path).header("Content-Type", contentType)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), path);
+    }
+
     /** Uploads a model version: multipart {@code file} + {@code metadata}, as {@code POST /api/models/{m}/versions}. */
     public JsonNode uploadVersion(String modelId, String fileName, byte[] artifact, String metadata) {
+        return postMultipart("/api/models/" + modelId + "/versions", java.util.Map.of("metadata", metadata), fileName,
+                "application/octet-stream", artifact);
+    }
+
+    /** POST {@code multipart/form-data}: text fields, then one {@code file} part. */
+    public JsonNode postMultipart(String path, java.util.Map<String, String> fields, String fileName,
+            String fileContentType, byte[] file) {
         String boundary = "flywheel-demo-" + UUID.randomUUID();
         var body = new ByteArrayOutputStream();
-        write(body, "--" + boundary + "\r\nContent-Disposition: form-data; name=\"metadata\"\r\n"
-                + "Content-Type: application/json\r\n\r\n" + metadata + "\r\n");
+        for (var field : fields.entrySet()) {
+            write(body, "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + field.getKey() + "\"\r\n"
+                    + (field.getKey().equals("metadata") ? "Content-Type: application/json\r\n" : "") + "\r\n"
+                    + field.getValue() + "\r\n");
+        }
         write(body, "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + fileName
-                + "\"\r\nContent-Type: application/octet-stream\r\n\r\n");
-        body.writeBytes(artifact);
+                + "\"\r\nContent-Type: " + fileContentType + "\r\n\r\n");
+        body.writeBytes(file);
         write(body, "\r\n--" + boundary + "--\r\n");
-        String path = "/api/models/" + modelId + "/versions";
         return send(request(path).header("Content-Type", "multipart/form-data; boundary=" + boundary)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build(), path);
     }

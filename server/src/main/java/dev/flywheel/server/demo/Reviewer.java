@@ -18,6 +18,7 @@ final class Reviewer implements AutoCloseable {
     private final FlywheelClient client;
     private final String deploymentId;
     private final Traffic traffic;
+    private final List<String> labels;
     private final double errorRate;
     private final Random random;
     private final Thread thread;
@@ -27,13 +28,15 @@ final class Reviewer implements AutoCloseable {
     private final AtomicReference<String> lastError = new AtomicReference<>();
     private volatile boolean stopped;
 
-    Reviewer(FlywheelClient client, String deploymentId, Traffic traffic, double errorRate, long seed) {
+    Reviewer(FlywheelClient client, String deploymentId, Traffic traffic, List<String> labels, double errorRate,
+            long seed) {
         this.client = client;
+        this.labels = List.copyOf(labels);
         this.deploymentId = deploymentId;
         this.traffic = traffic;
         this.errorRate = errorRate;
         this.random = new Random(seed);
-        this.thread = new Thread(this::loop, "demo-reviewer");
+        this.thread = new Thread(this::loop, "demo-reviewer-" + deploymentId);
         this.thread.setDaemon(true);
     }
 
@@ -77,7 +80,7 @@ final class Reviewer implements AutoCloseable {
             }
             String verdict = truth;
             if (random.nextDouble() < errorRate) {
-                List<String> others = new ArrayList<>(FeatureWorld.LABELS);
+                List<String> others = new ArrayList<>(labels);
                 others.remove(truth);
                 verdict = others.get(random.nextInt(others.size()));
                 wrongOnPurpose++;

@@ -20,6 +20,7 @@ public final class Timeline {
     private final Duration plainEvery;
     private final int columns;
     private List<String> bars = List.of();
+    private final java.util.Map<String, List<String>> blocks = new java.util.LinkedHashMap<>();
     private int drawn;
     private long lastPlainNanos;
     private String lastPlain = "";
@@ -55,6 +56,15 @@ public final class Timeline {
         draw();
     }
 
+    /**
+     * Replaces one story's progress bars; the block under the timeline shows every story's bars, in the order the
+     * stories first drew them.
+     */
+    public synchronized void bars(String story, List<String> lines) {
+        blocks.put(story, List.copyOf(lines));
+        bars(blocks.values().stream().flatMap(List::stream).toList());
+    }
+
     /** Replaces the progress bars. */
     public synchronized void bars(List<String> lines) {
         if (live) {
@@ -75,6 +85,7 @@ public final class Timeline {
 
     /** Leaves the bars as they are on the screen (live) or prints them one last time (plain). */
     public synchronized void finish() {
+        blocks.clear();
         if (live) {
             drawn = 0;
             bars = List.of();

@@ -21,7 +21,7 @@ final class Traffic implements AutoCloseable {
 
     private final FlywheelClient client;
     private final String deploymentId;
-    private final FeatureWorld world;
+    private final World world;
     private final long calm;
     private final long maxDrifted;
     private final double perSecond;
@@ -48,7 +48,7 @@ final class Traffic implements AutoCloseable {
         }
     }
 
-    Traffic(FlywheelClient client, String deploymentId, FeatureWorld world, long calm, long maxDrifted,
+    Traffic(FlywheelClient client, String deploymentId, World world, long calm, long maxDrifted,
             double perSecond, int threadCount) {
         this.client = client;
         this.deploymentId = deploymentId;
@@ -90,9 +90,10 @@ final class Traffic implements AutoCloseable {
             if (stopped) {
                 return;
             }
-            FeatureWorld.Point p = world.next(n >= calm);
+            World.Sample p = world.next(n >= calm);
             try {
-                JsonNode r = client.postRaw("/api/deployments/" + deploymentId + "/predict", p.payload());
+                JsonNode r = client.postBytes("/api/deployments/" + deploymentId + "/predict", p.payload(),
+                        p.contentType());
                 truth.put(r.path("prediction_id").asText(), p.label());
                 Score s = (p.drifted() ? drifted : original).computeIfAbsent(r.path("model_version_id").asText(),
                         v -> new Score());

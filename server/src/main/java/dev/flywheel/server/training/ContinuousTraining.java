@@ -17,7 +17,8 @@ import java.util.Map;
  * @param provisionerConfig its settings
  * @param trainer what trains
  * @param triggers when to train
- * @param cooldown the least time between the start of one run and the next triggered one
+ * @param cooldown the least time between the start of one triggered run and the next (runs started by hand do not
+ *     count)
  * @param timeout the longest a run may take before it is stopped
  * @param runCounter how many runs the deployment has had
  * @param updatedBy who last changed the settings

@@ -40,6 +40,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class TrainingRunService {
 
+    /** The trigger type of a run started by hand. */
+    public static final String MANUAL = "manual";
+
+
     private static final Logger LOG = LoggerFactory.getLogger(TrainingRunService.class);
 
     private final TrainingStore store;
@@ -161,7 +165,7 @@ public final class TrainingRunService {
     /** Starts a run by hand. */
     public TrainingRun start(String deploymentId, StartRequest req, Principal by) {
         String reason = req == null || req.reason() == null || req.reason().isBlank() ? "started by hand" : req.reason();
-        return create(deploymentId, new TrainingRun.Trigger("manual", reason, Map.of()),
+        return create(deploymentId, new TrainingRun.Trigger(MANUAL, reason, Map.of()),
                 req == null ? null : req.datasetVersionIds(), by.actor());
     }
 

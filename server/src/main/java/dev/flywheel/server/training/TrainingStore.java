@@ -143,6 +143,13 @@ public final class TrainingStore {
         return jdbi.withHandle(h -> latestRun(h, deploymentId));
     }
 
+    /** The newest run a trigger started (not one started by hand): where the cooldown counts from. */
+    public Optional<TrainingRun> latestTriggeredRun(String deploymentId) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT * FROM training_run WHERE deployment_id = :d"
+                + " AND trigger_type <> :manual ORDER BY number DESC LIMIT 1").bind("d", deploymentId)
+                .bind("manual", TrainingRunService.MANUAL).map((rs, c) -> state(rs).run()).findOne());
+    }
+
     /** Runs that have not ended, oldest first: what the supervisor looks after. */
     public List<RunState> inFlight() {
         return jdbi.withHandle(h -> h.createQuery("""

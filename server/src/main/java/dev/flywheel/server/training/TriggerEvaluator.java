@@ -126,7 +126,11 @@ public final class TriggerEvaluator implements AutoCloseable {
         if (last.isPresent() && !last.get().finished()) {
             return Optional.empty();
         }
-        if (last.isPresent() && last.get().createdAt().plus(c.cooldown()).isAfter(now)) {
+        // The cooldown is between triggered runs: a run started by hand (such as one that trains a first version on
+        // data of its own) does not hold the triggers back.
+        Optional<TrainingRun> lastTriggered = last.isPresent() && !isManual(last.get())
+                ? last : store.latestTriggeredRun(deploymentId);
+        if (lastTriggered.isPresent() && lastTriggered.get().createdAt().plus(c.cooldown()).isAfter(now)) {
             return Optional.empty();
         }
         Instant since = last.map(TrainingRun::createdAt).orElse(Instant.EPOCH);
@@ -154,6 +158,10 @@ public final class TriggerEvaluator implements AutoCloseable {
             }
         }
         return Optional.empty();
+    }
+
+    private static boolean isManual(TrainingRun run) {
+        return run.trigger() != null && TrainingRunService.MANUAL.equals(run.trigger().type());
     }
 
     private TriggerDecision decide(String deploymentId, int index, TriggerSpec spec, Instant now,

@@ -16,8 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * {@code flywheel demo --fast} against a real server with the real plugins: the loop closes on its own, and the
- * promoted version is more accurate on the drifted world than the one it replaced.
+ * {@code flywheel demo --fast} against a real server with the real plugins, both worlds side by side: each model's
+ * first version is trained by the built-in trainer from an untrained upload, the loop closes on its own, and the
+ * promoted version is more accurate on its drifted world than the one it replaced.
  */
 class DemoTest {
 
@@ -25,8 +26,8 @@ class DemoTest {
     Path dir;
 
     @Test
-    @Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
-    void theFastDemoClosesTheLoopWithAMoreAccuratePromotedVersion() throws Exception {
+    @Timeout(value = 7, unit = java.util.concurrent.TimeUnit.MINUTES)
+    void theFastDemoClosesTheLoopInBothWorldsWithMoreAccuratePromotedVersions() throws Exception {
         try (var db = TestDatabase.create(TestDatabase.Kind.H2, dir);
                 var server = TestServer.start(db, dir, s -> s.withIntervals(Duration.ofSeconds(1),
                         Duration.ofMillis(500)))) {
@@ -43,30 +44,56 @@ class DemoTest {
                 System.setOut(stdout);
             }
             String output = captured.toString(StandardCharsets.UTF_8);
-            DemoResult result = command.result;
-            assertThat(result).as(output).isNotNull();
+            assertThat(command.results).as(output).isNotNull();
+            assertThat(command.results).as(output).extracting(DemoResult::world).containsExactly("features", "images");
             assertThat(code).as(output).isZero();
-            assertThat(result.promoted()).isTrue();
-            assertThat(result.newVersionNumber()).isEqualTo(2);
-            assertThat(result.after()).as("accuracy on the drifted world, promoted vs replaced")
-                    .isGreaterThan(result.before() + 0.1);
-            assertThat(result.afterSamples()).isGreaterThanOrEqualTo(200);
-            assertThat(result.eventTypes()).contains("training.triggered", "training.run_succeeded",
-                    "continuous_deployment.new_version", "deployment.promoted");
-            assertThat(result.eventTypes().indexOf("training.run_succeeded"))
-                    .isLessThan(result.eventTypes().indexOf("deployment.promoted"));
-            assertThat(result.duration()).isLessThan(Duration.ofMinutes(4));
-            assertThat(output).contains("accuracy on the drifted world:").contains("the loop closed on its own");
-
-            // The server tells the same story: the deployment serves version 2, which came from the run.
+            assertThat(output).contains("accuracy on the drifted world, before → after");
             var http = server.http();
-            JsonNode d = http.get("/api/deployments/" + result.deploymentId(), TestServer.ADMIN_TOKEN).json();
-            assertThat(d.path("primary_model_version_id").asText()).isEqualTo(result.newVersionId());
-            assertThat(d.path("previous_primary_model_version_id").asText()).isEqualTo(result.oldVersionId());
-            JsonNode lineage = http.get("/api/model-versions/" + result.newVersionId() + "/lineage",
-                    TestServer.ADMIN_TOKEN).json();
-            assertThat(lineage.path("parent_version_id").asText()).isEqualTo(result.oldVersionId());
-            assertThat(lineage.path("training_run_id").asText()).isNotEmpty();
+            for (DemoResult result : command.results) {
+                String world = result.world();
+                // The first version: an untrained upload (version 1), trained by a run of the built-in trainer.
+                assertThat(result.oldVersionNumber()).as(world).isEqualTo(2);
+                assertThat(result.initialTrainItems()).as(world).isEqualTo(320);
+                assertThat(result.initialValAccuracy()).as(world + ": validation accuracy of the first training")
+                        .isGreaterThanOrEqualTo(0.9);
+                assertThat(result.originalAccuracy()).as(world + ": version 2 on the original world")
+                        .isGreaterThanOrEqualTo(0.9);
+                assertThat(result.initialEventTypes()).as(world).contains("training.run_succeeded",
+                        "deployment.promoted");
+                JsonNode untrained = http.get("/api/model-versions/" + result.untrainedVersionId(),
+                        TestServer.ADMIN_TOKEN).json();
+                assertThat(untrained.path("version").asInt()).as(world).isEqualTo(1);
+                JsonNode first = http.get("/api/model-versions/" + result.oldVersionId() + "/lineage",
+                        TestServer.ADMIN_TOKEN).json();
+                assertThat(first.path("parent_version_id").asText()).as(world).isEqualTo(result.untrainedVersionId());
+                assertThat(first.path("training_run_id").asText()).as(world).isNotEmpty();
+
+                // The loop.
+                assertThat(result.success()).as(world + ": " + result.failure()).isTrue();
+                assertThat(result.promoted()).as(world).isTrue();
+                assertThat(result.newVersionNumber()).as(world).isEqualTo(3);
+                assertThat(result.after()).as(world + ": accuracy on the drifted world, promoted vs replaced")
+                        .isGreaterThan(result.before() + 0.1);
+                assertThat(result.afterSamples()).as(world).isGreaterThanOrEqualTo(200);
+                assertThat(result.eventTypes()).as(world).contains("training.triggered", "training.run_succeeded",
+                        "continuous_deployment.new_version", "deployment.promoted");
+                assertThat(result.eventTypes().indexOf("training.triggered")).as(world)
+                        .isLessThan(result.eventTypes().indexOf("training.run_succeeded"));
+                assertThat(result.eventTypes().indexOf("training.run_succeeded")).as(world)
+                        .isLessThan(result.eventTypes().indexOf("deployment.promoted"));
+                assertThat(result.duration()).as(world).isLessThan(Duration.ofMinutes(5));
+
+                // The server tells the same story: the deployment serves version 3, which came from the loop's run.
+                JsonNode d = http.get("/api/deployments/" + result.deploymentId(), TestServer.ADMIN_TOKEN).json();
+                assertThat(d.path("primary_model_version_id").asText()).as(world).isEqualTo(result.newVersionId());
+                assertThat(d.path("previous_primary_model_version_id").asText()).as(world)
+                        .isEqualTo(result.oldVersionId());
+                JsonNode lineage = http.get("/api/model-versions/" + result.newVersionId() + "/lineage",
+                        TestServer.ADMIN_TOKEN).json();
+                assertThat(lineage.path("parent_version_id").asText()).as(world).isEqualTo(result.oldVersionId());
+                assertThat(lineage.path("training_run_id").asText()).as(world).isNotEmpty();
+            }
+            assertThat(output).contains("features: the loop closed on its own", "images: the loop closed on its own");
         }
     }
 

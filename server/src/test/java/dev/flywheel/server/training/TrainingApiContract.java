@@ -222,7 +222,42 @@ public abstract class TrainingApiContract extends ServerContract {
         assertThat(http.get("/api/training-runs/run_x/job", viewer).status()).isEqualTo(403);
     }
 
+    @Test
+    void theCooldownCountsFromTriggeredRunsNotFromRunsStartedByHand() {
+        var d = deploymentWithData(3);
+        String settings = "\"trigger_threshold\": 3, \"cooldown\": \"10m\"";
+        configure(d.id(), command("exit 3", settings, "\"active\": false"));
+        JsonNode manual = awaitRun(startRun(d.id()).path("id").asText(), finished());
+        assertThat(manual.at("/trigger/type").asText()).isEqualTo("manual");
+
+        // Three reviews after the run by hand: the threshold fires although that run began less than 10m ago.
+        predictAndReview(d.id(), 3, 21);
+        configure(d.id(), command("exit 3", settings, "\"active\": true"));
+        List<JsonNode> runs = awaitRuns(d.id(), 2);
+        assertThat(runs.get(0).at("/trigger/type").asText()).isEqualTo("review-threshold");
+        awaitRun(runs.get(0).path("id").asText(), finished());
+
+        // A triggered run does hold the next one back for the cooldown.
+        predictAndReview(d.id(), 3, 22);
+        sleep(3000);
+        assertThat(http.get("/api/deployments/" + d.id() + "/training-runs", ADMIN).json().path("items")).hasSize(2);
+    }
+
     // ---- helpers
+
+    /** Predicts {@code n} inputs on the deployment and reviews each with its true label. */
+    void predictAndReview(String deployment, int n, long seed) {
+        var world = new World(seed, true);
+        for (int i = 0; i < n; i++) {
+            var p = world.next();
+            var r = http.post("/api/deployments/" + deployment + "/predict", ADMIN, p.payload());
+            String id = r.json().path("prediction_id").asText();
+            String predicted = r.json().path("label").asText();
+            var review = http.post("/api/predictions/" + id + "/review", ADMIN, predicted.equals(p.label())
+                    ? "{\"action\": \"accept\"}" : "{\"action\": \"correct\", \"label\": \"" + p.label() + "\"}");
+            assertThat(review.status()).as(review.toString()).isEqualTo(200);
+        }
+    }
 
     record Deployment(String id, String datasetVersionId) {}
 

@@ -157,16 +157,12 @@ public final class DjlModelRuntime implements ModelRuntime {
             throw new InvalidModelException(MlpArchitecture.FILE_NAME + " has " + architecture.classes()
                     + " classes but model.json has " + metadata.labels().size() + " labels " + metadata.labels());
         }
-        if (!hasParams(dir)) {
-            throw new InvalidModelException("no " + DJL_PARAMS_PREFIX + "-NNNN.params file next to "
-                    + MlpArchitecture.FILE_NAME);
-        }
+        boolean hasParams = hasParams(dir);
+        checkWeights(architecture, hasParams);
         Model model = PyTorchEngine.withPluginLoader(() -> engine.newModel(name, Device.cpu()));
         try {
             PyTorchEngine.withPluginLoader(() -> {
-                model.setBlock(architecture.newBlock());
-                // Picks the highest epoch when a trainer left several checkpoints.
-                model.load(dir, DJL_PARAMS_PREFIX);
+                setUpWeights(model, dir, architecture);
                 return null;
             });
             return model;
@@ -174,6 +170,34 @@ public final class DjlModelRuntime implements ModelRuntime {
             model.close();
             throw new InvalidModelException("the parameters in " + dir.getFileName() + " do not fit the MLP that "
                     + MlpArchitecture.FILE_NAME + " describes: " + DjlLoadedModel.engineMessage(e), e);
+        }
+    }
+
+    /**
+     * A DJL model has its weights from exactly one place: a params file, or {@code "initialize"} for an untrained one.
+     */
+    static void checkWeights(MlpArchitecture architecture, boolean hasParams) throws InvalidModelException {
+        if (!hasParams && !architecture.initializes()) {
+            throw new InvalidModelException("no " + DJL_PARAMS_PREFIX + "-NNNN.params file next to "
+                    + MlpArchitecture.FILE_NAME + " (an untrained model must say so in it: \"initialize\": {\"seed\": N})");
+        }
+        if (hasParams && architecture.initializes()) {
+            throw new InvalidModelException(MlpArchitecture.FILE_NAME + " asks for fresh weights (\"initialize\") but "
+                    + "there is a " + DJL_PARAMS_PREFIX + "-NNNN.params file too; remove \"initialize\" to use the file,"
+                    + " or the file for an untrained model");
+        }
+    }
+
+    /**
+     * Sets the architecture's block on the model and gives it its weights: loaded from the params file (the highest
+     * epoch, when a trainer left several checkpoints), or freshly initialised for an untrained model.
+     */
+    static void setUpWeights(Model model, Path dir, MlpArchitecture architecture) throws Exception {
+        model.setBlock(architecture.newBlock());
+        if (architecture.initializes()) {
+            architecture.initialize(model);
+        } else {
+            model.load(dir, DJL_PARAMS_PREFIX);
         }
     }
 
@@ -194,7 +218,7 @@ public final class DjlModelRuntime implements ModelRuntime {
                 + " at the top of its zip (or in its only folder)");
     }
 
-    private static boolean hasParams(Path dir) throws InvalidModelException {
+    static boolean hasParams(Path dir) throws InvalidModelException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.anyMatch(p -> DJL_PARAMS.matcher(p.getFileName().toString()).matches());
         } catch (IOException e) {

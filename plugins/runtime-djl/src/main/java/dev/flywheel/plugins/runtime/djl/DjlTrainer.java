@@ -52,8 +52,9 @@ import java.util.zip.ZipOutputStream;
  * <p>TorchScript models are trained in place: the module is loaded with its parameters requiring gradients,
  * DJL's optimiser updates them, and the module is written back with TorchScript's own serialiser, so a fine-tuned
  * {@code model.pt} is still a plain TorchScript file that PyTorch users can load. DJL-native models are rebuilt
- * from their {@code architecture.json}, loaded, trained and saved as {@code model-0000.params} beside a copy of
- * the spec.
+ * from their {@code architecture.json}, loaded (or, for an untrained base whose spec has {@code "initialize"},
+ * given its seeded fresh weights), trained and saved as {@code model-0000.params} beside the spec, without
+ * {@code "initialize"}.
  *
  * <p>Both accuracies in {@code metrics.json} are measured through the serving path ({@link DjlModelRuntime#load}
  * and {@link LoadedModel#predict} on the validation payloads), so they are what a deployment of the base and of the
@@ -316,8 +317,10 @@ public final class DjlTrainer implements Trainer {
                 model.load(base.artifactFile(), null, Map.of("trainParam", "true", "mapLocation", "true"));
             } else {
                 Path dir = DjlModelRuntime.modelDirectory(base.artifactFile());
-                model.setBlock(MlpArchitecture.read(dir.resolve(MlpArchitecture.FILE_NAME)).newBlock());
-                model.load(dir, DjlModelRuntime.DJL_PARAMS_PREFIX);
+                MlpArchitecture architecture = MlpArchitecture.read(dir.resolve(MlpArchitecture.FILE_NAME));
+                DjlModelRuntime.checkWeights(architecture, DjlModelRuntime.hasParams(dir));
+                // An untrained base ("initialize") starts from the same fresh weights the runtime served it with.
+                DjlModelRuntime.setUpWeights(model, dir, architecture);
             }
             return model;
         } catch (Exception | Error e) {
@@ -353,7 +356,9 @@ public final class DjlTrainer implements Trainer {
             deleteRecursively(dir);
         }
         Files.createDirectories(dir);
-        Files.copy(source.resolve(MlpArchitecture.FILE_NAME), dir.resolve(MlpArchitecture.FILE_NAME));
+        // The base's network; the weights are now in the params file, so an untrained base's "initialize" is dropped.
+        Files.writeString(dir.resolve(MlpArchitecture.FILE_NAME),
+                MlpArchitecture.read(source.resolve(MlpArchitecture.FILE_NAME)).trained().toJson());
         // A fixed epoch number: the base's checkpoint number means nothing for the new version.
         model.setProperty("Epoch", "0");
         model.save(dir, DjlModelRuntime.DJL_PARAMS_PREFIX);

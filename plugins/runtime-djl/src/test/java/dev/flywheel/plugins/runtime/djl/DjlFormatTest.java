@@ -25,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -163,6 +164,83 @@ class DjlFormatTest {
         assertThatThrownBy(() -> runtime.load(artifact)).isInstanceOf(InvalidModelException.class);
         Files.delete(spec);
         assertThatThrownBy(() -> runtime.load(artifact)).hasMessageContaining("no architecture.json");
+    }
+
+    @Test
+    void anUntrainedModelLoadsWithWeightsDrawnFromItsSeed(@TempDir Path tmp) throws Exception {
+        Path a = untrained(tmp.resolve("a"), 7);
+        Path b = untrained(tmp.resolve("b"), 7);
+        Path c = untrained(tmp.resolve("c"), 8);
+        assertThat(Files.readString(a.resolve("architecture.json"))).isEqualTo("{\"type\":\"mlp\",\"input_size\":4,"
+                + "\"hidden\":[16],\"classes\":3,\"activation\":\"relu\",\"initialize\":{\"seed\":7}}");
+        ModelInput input = new ModelInput.Features(Fixtures.featureSamples().get(1).features());
+        Map<String, Double> first;
+        Map<String, Double> again;
+        Map<String, Double> other;
+        // Loaded one after the other and side by side: the weights do not depend on libtorch's shared generator.
+        try (LoadedModel m1 = runtime.load(new ModelArtifact(a, a, metadata(LABELS, 4)));
+                LoadedModel m3 = runtime.load(new ModelArtifact(c, c, metadata(LABELS, 4)))) {
+            first = m1.predict(List.of(input)).get(0).scores();
+            other = m3.predict(List.of(input)).get(0).scores();
+        }
+        try (LoadedModel m2 = runtime.load(new ModelArtifact(b, b, metadata(LABELS, 4)))) {
+            again = m2.predict(List.of(input)).get(0).scores();
+        }
+        assertThat(first).hasSize(3).isEqualTo(again).isNotEqualTo(other);
+        // Fresh weights, not a trained model: the scores are not those of the trained one.
+        try (LoadedModel trainedModel = runtime.load(new ModelArtifact(trained, trained, metadata(LABELS, 4)))) {
+            assertThat(trainedModel.predict(List.of(input)).get(0).scores()).isNotEqualTo(first);
+        }
+    }
+
+    @Test
+    void anUntrainedModelStillGetsTheUploadChecks(@TempDir Path tmp) throws Exception {
+        Path dir = untrained(tmp, 7);
+        // The dry run and the spec checks run as for a trained model.
+        assertThatThrownBy(() -> runtime.load(new ModelArtifact(dir, dir, metadata(List.of("a", "b"), 4))))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("3 classes but model.json has 2 labels");
+        assertThatThrownBy(() -> runtime.load(new ModelArtifact(dir, dir, metadata(LABELS, 5))))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("input_size 4");
+        assertThatThrownBy(() -> runtime.load(new ModelArtifact(dir, dir, new ModelMetadata("djl", "classification",
+                LABELS, new InputSpec.Features(4), ModelMetadata.OutputKind.PROBABILITIES))))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("probabilities");
+    }
+
+    @Test
+    void weightsComeFromExactlyOnePlace(@TempDir Path tmp) throws Exception {
+        ModelMetadata metadata = metadata(LABELS, 4);
+        // Neither params nor "initialize": refused as before.
+        Path none = Files.createDirectories(tmp.resolve("none"));
+        Files.writeString(none.resolve("architecture.json"), ARCHITECTURE.toJson());
+        assertThatThrownBy(() -> runtime.load(new ModelArtifact(none, none, metadata)))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("no model-NNNN.params file next to architecture.json");
+        // Both: ambiguous, refused.
+        Path both = untrained(tmp.resolve("both"), 7);
+        Files.copy(trained.resolve("model-0000.params"), both.resolve("model-0000.params"));
+        assertThatThrownBy(() -> runtime.load(new ModelArtifact(both, both, metadata)))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("asks for fresh weights (\"initialize\") but there is a model-NNNN.params file");
+        // A malformed "initialize".
+        Path bad = Files.createDirectories(tmp.resolve("bad"));
+        Path spec = bad.resolve("architecture.json");
+        for (String init : List.of("true", "{}", "{\"seed\": 1.5}", "{\"seed\": \"7\"}", "{\"seed\": 7, \"scheme\": \"he\"}")) {
+            Files.writeString(spec, "{\"type\":\"mlp\",\"input_size\":4,\"classes\":3,\"initialize\":" + init + "}");
+            assertThatThrownBy(() -> runtime.load(new ModelArtifact(bad, bad, metadata))).as(init)
+                    .isInstanceOf(InvalidModelException.class)
+                    .hasMessageContaining("\"initialize\" must be {\"seed\": <a whole number>}");
+        }
+    }
+
+    /** An untrained model directory: only architecture.json, asking for weights from {@code seed}. */
+    private static Path untrained(Path dir, long seed) throws Exception {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(MlpArchitecture.FILE_NAME), new MlpArchitecture(4, List.of(16), 3, "relu", seed)
+                .toJson());
+        return dir;
     }
 
     @Test
