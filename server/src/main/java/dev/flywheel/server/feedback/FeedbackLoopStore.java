@@ -106,14 +106,15 @@ public final class FeedbackLoopStore {
     }
 
     /**
-     * Reviewed, not rejected predictions that have not flowed yet, oldest first.
-     *
+     * Reviewed, not rejected predictions that have not flowed yet, oldest first. The ORDER BY names the
+     * {@code (deployment_id, status, id)} index's columns from the first so that H2 reads it in order and stops after
+     * LIMIT rows instead of sorting every reviewed row (see {@code ReviewStore.NEWEST_WAITING_FIRST}).
      */
     public List<Reviewed> reviewed(Handle h, String deploymentId, int limit) {
         return h.createQuery("""
                 SELECT id, input_sha256, input_content_type, input_size, reviewed_label, input_inline FROM prediction
                 WHERE deployment_id = :d AND status = 'REVIEWED' AND review_action IN ('accept', 'correct')
-                ORDER BY id LIMIT :limit
+                ORDER BY deployment_id, status, id LIMIT :limit
                 """).bind("d", deploymentId).bind("limit", limit)
                 .map((rs, c) -> new Reviewed(rs.getString("id"), rs.getString("input_sha256"),
                         rs.getString("input_content_type"), rs.getLong("input_size"), rs.getString("reviewed_label"),
