@@ -91,7 +91,13 @@ final class BenchArgs {
         }
         var list = new ArrayList<Integer>();
         for (String part : value.split(",")) {
-            list.add(checked(flag, part.trim(), min, max));
+            // "32x1000": the value 32, a thousand times (a deep model's layers).
+            String[] repeat = part.trim().split("x", -1);
+            int times = repeat.length == 2 ? checked(flag, repeat[1].trim(), 1, 100_000) : 1;
+            int v = checked(flag, repeat[0].trim(), min, max);
+            for (int i = 0; i < times; i++) {
+                list.add(v);
+            }
         }
         return List.copyOf(list);
     }

@@ -132,20 +132,10 @@ final class ShadowBench {
 
             // Rounds of (without, with) rather than one long phase each: on a shared machine the load of other
             // processes drifts by more than the effect measured, and alternating spreads the drift over both.
-            long lastWithAcked = 0;
-            boolean drained = true;
-            for (int round = 1; round <= options.rounds(); round++) {
-                if (round > 1) {
-                    admin.removeShadow(d);
-                    // Inputs already queued still run after the shadow is removed: let them finish first, so that
-                    // the shadow's leftover work does not land in a phase without it.
-                    drained &= admin.awaitZero(Duration.ofSeconds(60), "flywheel_shadow_queue");
-                }
-                acked += phase(WITHOUT, round, server, path, d, false, 0).result().acknowledged();
-                admin.setShadow(d, shadow);
-                lastWithAcked = phase(WITH, round, server, path, d, true, 0).result().acknowledged();
-                acked += lastWithAcked;
-            }
+            Rounds closed = rounds(admin, server, path, d, shadow, WITHOUT, WITH, 0);
+            acked += closed.acknowledged;
+            long lastWithAcked = closed.lastWithAcknowledged;
+            boolean drained = closed.drained;
             if (options.pacedLoad() > 0) {
                 // The same question below saturation: at a fixed rate the primary has idle CPU between requests,
                 // which is where a shadow at idle priority does its work.
@@ -153,15 +143,10 @@ final class ShadowBench {
                 System.out.printf(Locale.ROOT, "paced rounds at %.0f requests/s (%.0f%% of the throughput without the"
                         + " shadow above), latency counted from when each request was due:%n", pacedRate,
                         100 * options.pacedLoad());
-                for (int round = 1; round <= options.rounds(); round++) {
-                    admin.removeShadow(d);
-                    drained &= admin.awaitZero(Duration.ofSeconds(60), "flywheel_shadow_queue");
-                    acked += phase(WITHOUT_PACED, round, server, path, d, false, pacedRate).result().acknowledged();
-                    admin.setShadow(d, shadow);
-                    lastWithAcked = phase(WITH_PACED, round, server, path, d, true, pacedRate).result()
-                            .acknowledged();
-                    acked += lastWithAcked;
-                }
+                Rounds paced = rounds(admin, server, path, d, shadow, WITHOUT_PACED, WITH_PACED, pacedRate);
+                acked += paced.acknowledged;
+                lastWithAcked = paced.lastWithAcknowledged;
+                drained &= paced.drained;
             }
             // Everything the shadow was given must be accounted for: run, failed or skipped; none left pending.
             drained &= admin.awaitZero(Duration.ofSeconds(120), "flywheel_shadow_queue",
@@ -189,7 +174,7 @@ final class ShadowBench {
     }
 
     private void buildSlowModel() throws Exception {
-        System.out.println("building the slow shadow model (hidden " + options.hidden() + ") in a child JVM…");
+        System.out.println("building the slow shadow model (hidden " + compact(options.hidden()) + ") in a child JVM…");
         if (Files.exists(options.work())) {
             ChildProcess.deleteTree(options.work());
         }
@@ -210,6 +195,45 @@ final class ShadowBench {
         System.out.printf(Locale.ROOT, "slow model: %,d parameters (%.0f MB), one-row forward pass %.1f ms (median of"
                         + " 25, alone in its JVM before the server started)%n%n", r.path("parameters").asLong(),
                 r.path("params_bytes").asDouble() / 1e6, r.path("forward_ms_p50").asDouble());
+    }
+
+    /** What a series of rounds did. */
+    private record Rounds(long acknowledged, long lastWithAcknowledged, boolean drained) {}
+
+    /**
+     * The rounds of one load: each a phase without and a phase with the shadow, in alternating order (ABBA), so that
+     * neither condition always runs first (after a model swap, a drained queue, a GC that the other left behind). The
+     * last round ends with the shadow set, so that the comparison covers that phase.
+     *
+     * @param rate requests per second for paced phases; 0 for a closed loop
+     */
+    private Rounds rounds(FlywheelAdmin admin, FlywheelServerProcess server, String path, String d, String shadow,
+            String without, String with, double rate) throws Exception {
+        long acked = 0;
+        long lastWithAcked = 0;
+        boolean drained = true;
+        boolean shadowSet = admin.get("/api/deployments/" + d).path("shadow_model_version_id").isTextual();
+        for (int round = 1; round <= options.rounds(); round++) {
+            boolean withFirst = (options.rounds() - round) % 2 == 1;
+            for (boolean withShadow : withFirst ? new boolean[] {true, false} : new boolean[] {false, true}) {
+                if (withShadow) {
+                    admin.setShadow(d, shadow);
+                    shadowSet = true;
+                    lastWithAcked = phase(with, round, server, path, d, true, rate).result().acknowledged();
+                    acked += lastWithAcked;
+                } else {
+                    if (shadowSet) {
+                        admin.removeShadow(d);
+                        shadowSet = false;
+                        // Inputs already queued still run after the shadow is removed: let them finish first, so
+                        // that the shadow's leftover work does not land in a phase without it.
+                        drained &= admin.awaitZero(Duration.ofSeconds(60), "flywheel_shadow_queue");
+                    }
+                    acked += phase(without, round, server, path, d, false, rate).result().acknowledged();
+                }
+            }
+        }
+        return new Rounds(acked, lastWithAcked, drained);
     }
 
     /** @param rate requests per second for a paced phase; 0 for a closed loop */
@@ -446,6 +470,26 @@ final class ShadowBench {
                     + " request threads on equal terms, so on a machine with few cores their CPU time is taken from"
                     + " the primary. Compare with the default, --shadow-priority idle.");
         }
+    }
+
+    /** Layer widths with runs of equal ones shortened: [4096, 4096] stays, a thousand 32s read 32x1000. */
+    static String compact(List<Integer> widths) {
+        var parts = new ArrayList<String>();
+        for (int i = 0; i < widths.size(); ) {
+            int j = i;
+            while (j < widths.size() && widths.get(j).equals(widths.get(i))) {
+                j++;
+            }
+            if (j - i > 4) {
+                parts.add(widths.get(i) + "x" + (j - i));
+            } else {
+                for (int k = i; k < j; k++) {
+                    parts.add(widths.get(k).toString());
+                }
+            }
+            i = j;
+        }
+        return "[" + String.join(", ", parts) + "]";
     }
 
     private static String text(JsonNode n) {

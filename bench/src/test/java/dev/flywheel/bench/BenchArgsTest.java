@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class BenchArgsTest {
 
     private static BenchArgs parse(String... args) {
-        return BenchArgs.parse(args, 1, Set.of("--measure", "--sizes", "--low-share", "--bulks"), Set.of("--quick"));
+        return BenchArgs.parse(args, 1, Set.of("--measure", "--sizes", "--low-share", "--bulks", "--shadow-hidden"), Set.of("--quick"));
     }
 
     @Test
@@ -20,6 +20,10 @@ class BenchArgsTest {
         assertThat(a.has("--quick")).isTrue();
         assertThat(a.seconds("--measure", Duration.ZERO)).isEqualTo(Duration.ofSeconds(12));
         assertThat(a.integers("--sizes", List.of(), 1, 100)).containsExactly(10, 20);
+        assertThat(parse("shadow", "--shadow-hidden", "64, 32x3").integers("--shadow-hidden", List.of(), 1, 100))
+                .containsExactly(64, 32, 32, 32);
+        assertThat(ShadowBench.compact(List.of(64, 32, 32, 32, 32, 32, 32, 16))).isEqualTo("[64, 32x6, 16]");
+        assertThat(ShadowBench.compact(List.of(4096, 4096))).isEqualTo("[4096, 4096]");
         assertThat(a.number("--low-share", 0.15, 0, 1)).isEqualTo(0.2);
         assertThat(a.integer("--bulks", 40, 1, 100)).isEqualTo(40);
         assertThat(parse("shadow").has("--quick")).isFalse();
