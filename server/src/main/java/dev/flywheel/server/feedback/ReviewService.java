@@ -98,12 +98,15 @@ public final class ReviewService {
             double sampleRate) {}
 
     /**
-     * A prediction waiting for review, with its input when that lives in its row (else it is in the blob store).
+     * A prediction waiting for review, as much of it as outlier detection reads: its input, from its row when it lives
+     * there (else from the blob store). The queue reads hundreds of these per request, so not the whole prediction.
      *
-     * @param prediction the prediction
+     * @param id the prediction's id
+     * @param inputSha256 its input's hash, the blob's name
+     * @param inputContentType its input's content type
      * @param inputInline its input, or {@code null}
      */
-    public record Candidate(Prediction prediction, byte[] inputInline) {}
+    public record Candidate(String id, String inputSha256, String inputContentType, byte[] inputInline) {}
 
     /** Finds drift outliers: inputs far from the deployment's reference data. */
     @FunctionalInterface
@@ -296,13 +299,16 @@ public final class ReviewService {
         var seen = new java.util.HashSet<String>();
         items.forEach(i -> seen.add(i.prediction().id()));
         List<Candidate> recent = store.recentOrdinary(deploymentId, threshold, OUTLIER_WINDOW).stream()
-                .filter(c -> !seen.contains(c.prediction().id())).toList();
+                .filter(c -> !seen.contains(c.id())).toList();
         Map<String, String> found = recent.isEmpty() ? Map.of() : outliers.outliers(deploymentId, recent);
         for (Candidate c : recent) {
-            String why = found.get(c.prediction().id());
+            String why = found.get(c.id());
             if (why != null && items.size() < limit) {
-                items.add(new QueueItem(c.prediction(), List.of(new Reason("drift_outlier", why))));
-                seen.add(c.prediction().id());
+                // Read whole only now: few of the candidates are outliers.
+                store.find(c.id()).ifPresent(p -> {
+                    items.add(new QueueItem(p, List.of(new Reason("drift_outlier", why))));
+                    seen.add(p.id());
+                });
             }
         }
         if (items.size() < limit) {
@@ -315,8 +321,8 @@ public final class ReviewService {
             }
         }
         long anomalies = store.countAnomalies(deploymentId, threshold) + found.size();
-        long sampledOutliers = recent.stream().filter(c -> found.containsKey(c.prediction().id())
-                && PredictionStore.reviewBucket(c.prediction().id()) < buckets).count();
+        long sampledOutliers = recent.stream().filter(c -> found.containsKey(c.id())
+                && PredictionStore.reviewBucket(c.id()) < buckets).count();
         return new ReviewQueue(items, anomalies, anomalies + store.countSampled(deploymentId, threshold, buckets)
                 - sampledOutliers, threshold, d.settings().reviewSampleRate());
     }

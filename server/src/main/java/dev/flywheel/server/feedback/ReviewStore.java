@@ -11,7 +11,6 @@ import org.jdbi.v3.core.Jdbi;
 public final class ReviewStore {
 
     private static final String COLUMNS = PredictionStore.SELECT_COLUMNS;
-    /** The primary and the shadow answered the same input with different labels. */
     /**
      * Newest first among a deployment's waiting predictions. The columns the WHERE clause fixes are spelled out in
      * the ORDER BY on purpose: H2 only reads the {@code (deployment_id, status, id)} index in order (backwards,
@@ -20,14 +19,33 @@ public final class ReviewStore {
      * the index backwards either way.
      */
     private static final String NEWEST_WAITING_FIRST = " ORDER BY deployment_id DESC, status DESC, id DESC";
+    /** The primary and the shadow answered the same input with different labels. */
     private static final String DISAGREES = "(shadow_status = 'ok' AND shadow_label <> label)";
     private static final String AGREES_OR_NO_SHADOW = "(shadow_status IS NULL OR shadow_status <> 'ok' "
             + "OR shadow_label = label)";
+    /**
+     * Flagged, as a range over {@code prediction_flagged}: a flag sets {@code flagged_at}, and a bounded range stops
+     * before the unflagged rows (their NULLs sort last in that index on both databases), where
+     * {@code flag_reason IS NOT NULL} would read every waiting row.
+     */
+    private static final String FLAGGED = "flagged_at < :never";
+    private static final String NOT_FLAGGED = "flagged_at IS NULL";
+    private static final Timestamp NEVER = Timestamp.from(Instant.parse("9999-01-01T00:00:00Z"));
+    /** The review sample's bucket count ({@code review_bucket} is in {@code [0, BUCKETS)}). */
+    private static final int BUCKETS = 10_000;
 
     private final Jdbi jdbi;
+    /**
+     * On H2, the index for the newest ordinary predictions: given a range on {@code confidence} as well, H2's
+     * optimizer picks {@code prediction_queue_order} and then sorts every ordinary waiting row by id; with the hint it
+     * walks {@code (deployment_id, status, id)} backwards and stops after LIMIT matches.
+     */
+    private final String newestWaitingHint;
 
     public ReviewStore(Jdbi jdbi) {
         this.jdbi = jdbi;
+        this.newestWaitingHint = dev.flywheel.server.persistence.Database.isH2(jdbi)
+                ? " USE INDEX (prediction_deployment_status)" : "";
     }
 
     /**
@@ -56,16 +74,19 @@ public final class ReviewStore {
 
     /** Flagged predictions to review, oldest flag first. */
     public List<Prediction> flagged(String deploymentId, int limit) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + """
-                 FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND flag_reason IS NOT NULL
-                ORDER BY flagged_at, id LIMIT :limit
-                """).bind("d", deploymentId).bind("limit", limit).map((rs, c) -> PredictionStore.map(rs)).list());
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM prediction WHERE deployment_id = :d"
+                + " AND status = 'TO_REVIEW' AND " + FLAGGED + " ORDER BY deployment_id, status, flagged_at, id"
+                + " LIMIT :limit")
+                .bind("d", deploymentId).bind("never", NEVER).bind("limit", limit)
+                .map((rs, c) -> PredictionStore.map(rs)).list());
     }
 
     /** Unflagged predictions on which the shadow disagreed with the primary, newest first. */
     public List<Prediction> disagreements(String deploymentId, int limit) {
+        // prediction_shadow_outcome walked backwards: only rows the shadow answered, newest first.
         return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM prediction WHERE deployment_id = :d"
-                + " AND status = 'TO_REVIEW' AND flag_reason IS NULL AND " + DISAGREES + NEWEST_WAITING_FIRST + " LIMIT :limit")
+                + " AND status = 'TO_REVIEW' AND shadow_status = 'ok' AND shadow_label <> label AND " + NOT_FLAGGED
+                + " ORDER BY deployment_id DESC, status DESC, shadow_status DESC, id DESC LIMIT :limit")
                 .bind("d", deploymentId).bind("limit", limit).map((rs, c) -> PredictionStore.map(rs)).list());
     }
 
@@ -75,9 +96,9 @@ public final class ReviewStore {
      */
     public List<Prediction> lowConfidence(String deploymentId, double threshold, int limit) {
         return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM prediction WHERE deployment_id = :d"
-                + " AND status = 'TO_REVIEW' AND confidence < :t AND flag_reason IS NULL AND " + AGREES_OR_NO_SHADOW
-                // The whole prediction_queue_order index, from its first column, as for NEWEST_WAITING_FIRST: H2 then reads
-                // LIMIT rows of it in order instead of every low-confidence row. Ties go oldest first.
+                + " AND status = 'TO_REVIEW' AND confidence < :t AND " + NOT_FLAGGED + " AND " + AGREES_OR_NO_SHADOW
+                // The whole prediction_queue_order index, from its first column, as for NEWEST_WAITING_FIRST: H2 then
+                // reads LIMIT rows of it in order instead of every low-confidence row.
                 + " ORDER BY deployment_id, status, confidence, id LIMIT :limit")
                 .bind("d", deploymentId).bind("t", threshold).bind("limit", limit)
                 .map((rs, c) -> PredictionStore.map(rs)).list());
@@ -85,38 +106,68 @@ public final class ReviewStore {
 
     /** Ordinary predictions in the sample, newest first. */
     public List<Prediction> sampled(String deploymentId, double threshold, int bucketLimit, int limit) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM prediction WHERE deployment_id = :d"
-                + " AND status = 'TO_REVIEW' AND confidence >= :t AND flag_reason IS NULL AND review_bucket < :b AND "
-                + AGREES_OR_NO_SHADOW + NEWEST_WAITING_FIRST + " LIMIT :limit")
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM prediction" + newestWaitingHint
+                + " WHERE deployment_id = :d AND status = 'TO_REVIEW' AND confidence >= :t AND " + NOT_FLAGGED
+                + " AND review_bucket < :b AND " + AGREES_OR_NO_SHADOW + NEWEST_WAITING_FIRST + " LIMIT :limit")
                 .bind("d", deploymentId).bind("t", threshold).bind("b", bucketLimit).bind("limit", limit)
                 .map((rs, c) -> PredictionStore.map(rs)).list());
     }
 
     /**
      * The newest ordinary predictions waiting (not flagged, not disagreeing, not below the threshold), whatever the
-     * sample, with their
-     * inputs when these live in the row: where drift outliers are looked for.
+     * sample, with their inputs when these live in the row: where drift outliers are looked for.
      */
     public List<ReviewService.Candidate> recentOrdinary(String deploymentId, double threshold, int limit) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + ", input_inline"
-                + " FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND confidence >= :t"
-                + " AND flag_reason IS NULL AND " + AGREES_OR_NO_SHADOW + NEWEST_WAITING_FIRST + " LIMIT :limit")
+        return jdbi.withHandle(h -> h.createQuery("SELECT id, input_sha256, input_content_type, input_inline"
+                + " FROM prediction" + newestWaitingHint + " WHERE deployment_id = :d AND status = 'TO_REVIEW'"
+                + " AND confidence >= :t AND " + NOT_FLAGGED + " AND " + AGREES_OR_NO_SHADOW + NEWEST_WAITING_FIRST
+                + " LIMIT :limit")
                 .bind("d", deploymentId).bind("t", threshold).bind("limit", limit)
-                .map((rs, c) -> new ReviewService.Candidate(PredictionStore.map(rs), rs.getBytes("input_inline")))
+                .map((rs, c) -> new ReviewService.Candidate(rs.getString("id"), rs.getString("input_sha256"),
+                        rs.getString("input_content_type"), rs.getBytes("input_inline")))
                 .list());
     }
 
-    /** How many anomalies (flagged, a shadow disagreement, or below the threshold) are waiting. */
-    public long countAnomalies(String deploymentId, double threshold) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM prediction WHERE deployment_id = :d"
-                + " AND status = 'TO_REVIEW' AND (confidence < :t OR flag_reason IS NOT NULL OR " + DISAGREES + ")")
-                .bind("d", deploymentId).bind("t", threshold).mapTo(Long.class).one());
+    /** One prediction, whole. */
+    public java.util.Optional<Prediction> find(String predictionId) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM prediction WHERE id = :id")
+                .bind("id", predictionId).map((rs, c) -> PredictionStore.map(rs)).findOne());
     }
 
-    /** How many ordinary predictions of the sample are waiting. */
+    /**
+     * How many anomalies (flagged, a shadow disagreement, or below the threshold) are waiting. Counted in three
+     * disjoint parts, each a range of an index (below the threshold; flagged at or above it; disagreeing, unflagged,
+     * at or above it), because the one condition with ORs would read every waiting row.
+     */
+    public long countAnomalies(String deploymentId, double threshold) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT "
+                + "(SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND confidence < :t)"
+                + " + (SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND " + FLAGGED
+                + " AND confidence >= :t)"
+                + " + (SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW'"
+                + " AND shadow_status = 'ok' AND shadow_label <> label AND " + NOT_FLAGGED + " AND confidence >= :t)")
+                .bind("d", deploymentId).bind("t", threshold).bind("never", NEVER).mapTo(Long.class).one());
+    }
+
+    /**
+     * How many ordinary predictions of the sample are waiting. With everything sampled (the default) that is the
+     * waiting predictions at or above the threshold, a range of {@code prediction_queue_order}, less the flagged and
+     * disagreeing ones among them (ranges of their own indexes); a smaller sample is counted row by row.
+     */
     public long countSampled(String deploymentId, double threshold, int bucketLimit) {
+        if (bucketLimit >= BUCKETS) {
+            return jdbi.withHandle(h -> h.createQuery("SELECT "
+                    + "(SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW'"
+                    + " AND confidence >= :t)"
+                    + " - (SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND "
+                    + FLAGGED + " AND confidence >= :t)"
+                    + " - (SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW'"
+                    + " AND shadow_status = 'ok' AND shadow_label <> label AND " + NOT_FLAGGED
+                    + " AND confidence >= :t)")
+                    .bind("d", deploymentId).bind("t", threshold).bind("never", NEVER).mapTo(Long.class).one());
+        }
         return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM prediction WHERE deployment_id = :d"
-                + " AND status = 'TO_REVIEW' AND confidence >= :t AND flag_reason IS NULL AND review_bucket < :b AND "
+                + " AND status = 'TO_REVIEW' AND confidence >= :t AND " + NOT_FLAGGED + " AND review_bucket < :b AND "
                 + AGREES_OR_NO_SHADOW)
                 .bind("d", deploymentId).bind("t", threshold).bind("b", bucketLimit).mapTo(Long.class).one());
     }

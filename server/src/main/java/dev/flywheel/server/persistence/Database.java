@@ -29,6 +29,18 @@ public final class Database implements AutoCloseable {
         this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
     }
 
+    /**
+     * Whether {@code jdbi} talks to H2, for the few queries that need an H2-only index hint because H2's optimizer
+     * would otherwise read and sort a whole deployment's predictions.
+     */
+    public static boolean isH2(Jdbi jdbi) {
+        try {
+            return "H2".equals(jdbi.withHandle(h -> h.getConnection().getMetaData().getDatabaseProductName()));
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("cannot tell which database this is", e);
+        }
+    }
+
     /** Opens the database the settings name and brings its schema up to date. */
     public static Database open(ServerSettings settings) {
         String url = settings.dbUrl();

@@ -37,13 +37,8 @@ public final class PredictionStore {
 
     public PredictionStore(Jdbi jdbi) {
         this.jdbi = jdbi;
-        String product;
-        try {
-            product = jdbi.withHandle(h -> h.getConnection().getMetaData().getDatabaseProductName());
-        } catch (java.sql.SQLException e) {
-            throw new IllegalStateException("cannot tell which database the predictions are in", e);
-        }
-        this.newestHint = "H2".equals(product) ? " USE INDEX (prediction_deployment_id)" : "";
+        this.newestHint = dev.flywheel.server.persistence.Database.isH2(jdbi) ? " USE INDEX (prediction_deployment_id)"
+                : "";
     }
 
     /**

@@ -44,8 +44,7 @@ public final class ReferenceOutliers implements ReviewService.OutlierDetector {
             return out;
         }
         for (ReviewService.Candidate c : candidates) {
-            double[] x = samples.numbers(c.prediction().inputSha256(), c.prediction().inputContentType(),
-                    c.inputInline());
+            double[] x = samples.numbers(c.inputSha256(), c.inputContentType(), c.inputInline());
             if (x == null || x.length != stats.mean().length) {
                 continue;
             }
@@ -61,7 +60,7 @@ public final class ReferenceOutliers implements ReviewService.OutlierDetector {
                 }
             }
             if (worstZ > Z_LIMIT) {
-                out.put(c.prediction().id(), String.format(Locale.ROOT,
+                out.put(c.id(), String.format(Locale.ROOT,
                         "feature %d is %.1f sd from the reference mean (reference: %d items)", worst, worstZ,
                         stats.size()));
             }
