@@ -6,13 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.flywheel.server.testing.Fixtures;
 import dev.flywheel.server.testing.Http;
 import dev.flywheel.server.testing.TestDatabase;
-import dev.flywheel.server.testing.TestPluginJars;
 import dev.flywheel.server.testing.TestServer;
-import dev.flywheel.testplugins.SecretSettingsPlugins;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.DriverManager;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,12 +25,7 @@ class SecretSettingsTest {
 
     @Test
     void secretsAreMaskedAndKeptWhenSavedAgain() throws Exception {
-        Path plugins = Files.createDirectories(dir.resolve("plugins"));
-        TestPluginJars.build(plugins.resolve("secret-settings-1.0.0.jar"), "secret-settings", "1.0.0", ">=0.1.0", null,
-                List.of(SecretSettingsPlugins.class, SecretSettingsPlugins.VaultProvisionerFactory.class,
-                        SecretSettingsPlugins.WebhookTriggerFactory.class),
-                List.of(SecretSettingsPlugins.VaultProvisionerFactory.class,
-                        SecretSettingsPlugins.WebhookTriggerFactory.class));
+        SecretSettingsFixture.installPlugin(dir.resolve("plugins"));
         try (var db = TestDatabase.create(TestDatabase.Kind.H2, dir); var server = TestServer.start(db, dir)) {
             Http http = server.http();
             String version = Fixtures.upload(http, ADMIN, "secretive", Fixtures.FEATURES).path("id").asText();
@@ -51,7 +41,7 @@ class SecretSettingsTest {
                     .path("secret").asText();
             assertMasked(http.get(path, viewer).json());
             assertThat(http.get(path, viewer).body()).doesNotContain("k-123").doesNotContain("t-789");
-            assertThat(stored(db, d)).contains("k-123 456").contains("t-789");
+            assertThat(SecretSettingsFixture.stored(db, d)).contains("k-123 456").contains("t-789");
 
             // Saved again as the UI does: the secrets left out (the provisioner's is required), another region.
             var again = http.put(path, ADMIN, "{\"provisioner\": \"vault-test\", \"provisioner_config\": "
@@ -59,14 +49,14 @@ class SecretSettingsTest {
             assertThat(again.status()).as(again.toString()).isEqualTo(200);
             assertThat(again.json().at("/provisioner_config/region").asText()).isEqualTo("ap");
             assertMasked(again.json());
-            assertThat(stored(db, d)).contains("k-123 456").contains("t-789");
+            assertThat(SecretSettingsFixture.stored(db, d)).contains("k-123 456").contains("t-789");
 
             // Sent back as read (a script round-tripping GET into PUT): the mask keeps the value too.
             var roundTrip = http.put(path, ADMIN, "{\"provisioner\": \"vault-test\", \"provisioner_config\": "
                     + "{\"api_key\": \"******\"}, \"triggers\": [{\"type\": \"webhook-test\", \"config\": "
                     + "{\"token\": \"******\"}}]}");
             assertThat(roundTrip.status()).as(roundTrip.toString()).isEqualTo(200);
-            assertThat(stored(db, d)).contains("k-123 456").contains("t-789");
+            assertThat(SecretSettingsFixture.stored(db, d)).contains("k-123 456").contains("t-789");
 
             // A new value replaces it; null removes an optional one.
             var replaced = http.put(path, ADMIN, "{\"provisioner\": \"vault-test\", \"provisioner_config\": "
@@ -74,12 +64,12 @@ class SecretSettingsTest {
                     + "{\"token\": null}}]}");
             assertThat(replaced.status()).as(replaced.toString()).isEqualTo(200);
             assertThat(replaced.json().at("/triggers/0/config").has("token")).isFalse();
-            assertThat(stored(db, d)).contains("k-new").doesNotContain("k-123").doesNotContain("t-789");
+            assertThat(SecretSettingsFixture.stored(db, d)).contains("k-new").doesNotContain("k-123").doesNotContain("t-789");
 
             // Another provisioner does not inherit this one's secrets, and a required secret cannot be conjured.
             var local = http.put(path, ADMIN, "{\"provisioner\": \"local\"}");
             assertThat(local.status()).as(local.toString()).isEqualTo(200);
-            assertThat(stored(db, d)).doesNotContain("k-new");
+            assertThat(SecretSettingsFixture.stored(db, d)).doesNotContain("k-new");
             var missing = http.put(path, ADMIN, "{\"provisioner\": \"vault-test\", \"provisioner_config\": {}}");
             assertThat(missing.status()).isEqualTo(400);
             assertThat(missing.json().path("message").asText()).contains("provisioner_config.api_key: is required");
@@ -89,18 +79,5 @@ class SecretSettingsTest {
     private static void assertMasked(JsonNode settings) {
         assertThat(settings.at("/provisioner_config/api_key").asText()).isEqualTo("******");
         assertThat(settings.at("/triggers/0/config/token").asText()).isEqualTo("******");
-    }
-
-    /** The stored settings row, as the database holds it. */
-    private static String stored(TestDatabase db, String deploymentId) throws Exception {
-        try (var c = DriverManager.getConnection(db.url(), db.user(), db.password());
-                var s = c.prepareStatement("SELECT provisioner_config_json || ' ' || triggers_json FROM "
-                        + "continuous_training WHERE deployment_id = ?")) {
-            s.setString(1, deploymentId);
-            try (var rs = s.executeQuery()) {
-                assertThat(rs.next()).isTrue();
-                return rs.getString(1);
-            }
-        }
     }
 }

@@ -6,13 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.flywheel.server.testing.Fixtures;
 import dev.flywheel.server.testing.Http;
 import dev.flywheel.server.testing.TestDatabase;
-import dev.flywheel.server.testing.TestPluginJars;
 import dev.flywheel.server.testing.TestServer;
-import dev.flywheel.testplugins.SecretSettingsPlugins;
-import java.nio.file.Files;
+import dev.flywheel.server.training.SecretSettingsFixture;
 import java.nio.file.Path;
-import java.sql.DriverManager;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
@@ -31,12 +27,7 @@ class SecretSettingsBrowserTest {
 
     @Test
     void savingTheSettingsAgainKeepsTheSecrets() throws Exception {
-        Path plugins = Files.createDirectories(dir.resolve("plugins"));
-        TestPluginJars.build(plugins.resolve("secret-settings-1.0.0.jar"), "secret-settings", "1.0.0", ">=0.1.0", null,
-                List.of(SecretSettingsPlugins.class, SecretSettingsPlugins.VaultProvisionerFactory.class,
-                        SecretSettingsPlugins.WebhookTriggerFactory.class),
-                List.of(SecretSettingsPlugins.VaultProvisionerFactory.class,
-                        SecretSettingsPlugins.WebhookTriggerFactory.class));
+        SecretSettingsFixture.installPlugin(dir.resolve("plugins"));
         try (var db = TestDatabase.create(TestDatabase.Kind.H2, dir); var server = TestServer.start(db, dir);
                 var browser = Browser.open(server.port())) {
             browser.diagnose("secret-settings", () -> run(server, db, browser));
@@ -81,21 +72,7 @@ class SecretSettingsBrowserTest {
         assertThat(ct.at("/provisioner_config/region").asText()).isEqualTo("ap");
         assertThat(ct.at("/provisioner_config/api_key").asText()).isEqualTo("******");
         assertThat(ct.at("/triggers/0/config/token").asText()).isEqualTo("******");
-        assertThat(stored(db, dep)).contains("\"k-123\"").contains("\"t-789\"");
+        assertThat(SecretSettingsFixture.stored(db, dep)).contains("\"k-123\"").contains("\"t-789\"");
         assertThat(browser.consoleErrors()).isEmpty();
-    }
-
-    private static String stored(TestDatabase db, String deploymentId) {
-        try (var c = DriverManager.getConnection(db.url(), db.user(), db.password());
-                var s = c.prepareStatement("SELECT provisioner_config_json || ' ' || triggers_json FROM "
-                        + "continuous_training WHERE deployment_id = ?")) {
-            s.setString(1, deploymentId);
-            try (var rs = s.executeQuery()) {
-                assertThat(rs.next()).isTrue();
-                return rs.getString(1);
-            }
-        } catch (java.sql.SQLException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
