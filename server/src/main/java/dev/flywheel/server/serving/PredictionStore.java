@@ -118,7 +118,10 @@ public final class PredictionStore {
      */
     public List<Prediction> list(String deploymentId, PredictionFilter f, String beforeId, int limit) {
         return jdbi.withHandle(h -> {
-            boolean byIdOnly = f.status() == null && f.modelVersionId() == null && f.label() == null;
+            // A time range has its own index (deployment_id, created_at), which H2 picks by itself; the hint is for
+            // the plain newest-first page, where it picks the foreign key's index and sorts.
+            boolean byIdOnly = f.status() == null && f.modelVersionId() == null && f.label() == null
+                    && f.since() == null && f.until() == null;
             var sql = new StringBuilder("SELECT " + SELECT_COLUMNS + " FROM prediction" + (byIdOnly ? newestHint : "")
                     + " WHERE deployment_id = :deployment");
             if (f.status() != null) {
