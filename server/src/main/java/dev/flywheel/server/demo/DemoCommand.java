@@ -84,7 +84,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "concurrent traffic threads (default 4)")
     Integer threads;
 
-    @Option(names = "--threshold", description = "reviews that start a run (fast 300, default 700); more than --calm, "
+    @Option(names = "--threshold", description = "reviews that start a run (fast 450, default 700); more than --calm, "
             + "so that the drift, not the original world, starts it")
     Integer threshold;
 
