@@ -266,7 +266,7 @@ public final class ReviewService {
             throw ApiException.badRequest("invalid_parameter", "limit must be from 1 to " + MAX_QUEUE);
         }
         double threshold = d.settings().reviewConfidenceThreshold();
-        int buckets = (int) Math.round(d.settings().reviewSampleRate() * 10_000);
+        int buckets = (int) Math.round(d.settings().reviewSampleRate() * PredictionStore.REVIEW_BUCKETS);
         var items = new ArrayList<QueueItem>();
         for (Prediction p : store.flagged(deploymentId, limit)) {
             var reasons = new ArrayList<Reason>();
@@ -320,11 +320,12 @@ public final class ReviewService {
                 }
             }
         }
-        long anomalies = store.countAnomalies(deploymentId, threshold) + found.size();
+        ReviewStore.WaitingCounts waiting = store.waiting(deploymentId, threshold, buckets);
+        long anomalies = waiting.anomalies() + found.size();
         long sampledOutliers = recent.stream().filter(c -> found.containsKey(c.id())
                 && PredictionStore.reviewBucket(c.id()) < buckets).count();
-        return new ReviewQueue(items, anomalies, anomalies + store.countSampled(deploymentId, threshold, buckets)
-                - sampledOutliers, threshold, d.settings().reviewSampleRate());
+        return new ReviewQueue(items, anomalies, anomalies + waiting.sampled() - sampledOutliers, threshold,
+                d.settings().reviewSampleRate());
     }
 
     private static Reason disagreement(Prediction p) {

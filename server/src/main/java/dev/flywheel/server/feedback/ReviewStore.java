@@ -6,6 +6,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.Query;
 
 /** The review columns of the {@code prediction} table: reviews, flags, the review queue and its counts. */
 public final class ReviewStore {
@@ -31,8 +32,6 @@ public final class ReviewStore {
     private static final String FLAGGED = "flagged_at < :never";
     private static final String NOT_FLAGGED = "flagged_at IS NULL";
     private static final Timestamp NEVER = Timestamp.from(Instant.parse("9999-01-01T00:00:00Z"));
-    /** The review sample's bucket count ({@code review_bucket} is in {@code [0, BUCKETS)}). */
-    private static final int BUCKETS = 10_000;
 
     private final Jdbi jdbi;
     /**
@@ -135,41 +134,42 @@ public final class ReviewStore {
     }
 
     /**
-     * How many anomalies (flagged, a shadow disagreement, or below the threshold) are waiting. Counted in three
-     * disjoint parts, each a range of an index (below the threshold; flagged at or above it; disagreeing, unflagged,
-     * at or above it), because the one condition with ORs would read every waiting row.
+     * What waits in a deployment's review queue.
+     *
+     * @param anomalies flagged, a shadow disagreement, or below the threshold
+     * @param sampled the other waiting predictions that are in the review sample
      */
-    public long countAnomalies(String deploymentId, double threshold) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT "
-                + "(SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND confidence < :t)"
-                + " + (SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND " + FLAGGED
-                + " AND confidence >= :t)"
-                + " + (SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW'"
-                + " AND shadow_status = 'ok' AND shadow_label <> label AND " + NOT_FLAGGED + " AND confidence >= :t)")
-                .bind("d", deploymentId).bind("t", threshold).bind("never", NEVER).mapTo(Long.class).one());
-    }
+    public record WaitingCounts(long anomalies, long sampled) {}
 
     /**
-     * How many ordinary predictions of the sample are waiting. With everything sampled (the default) that is the
-     * waiting predictions at or above the threshold, a range of {@code prediction_queue_order}, less the flagged and
-     * disagreeing ones among them (ranges of their own indexes); a smaller sample is counted row by row.
+     * Counts what waits, in one statement of disjoint parts, each a range of an index: below the threshold
+     * ({@code prediction_queue_order}); flagged at or above it ({@code prediction_flagged}); disagreeing, unflagged, at
+     * or above it ({@code prediction_shadow_outcome}) — one condition with ORs would read every waiting row. With
+     * everything sampled (the default) the sample is everything at or above the threshold (a range too) less the
+     * flagged and disagreeing parts; a smaller sample is counted row by row.
      */
-    public long countSampled(String deploymentId, double threshold, int bucketLimit) {
-        if (bucketLimit >= BUCKETS) {
-            return jdbi.withHandle(h -> h.createQuery("SELECT "
-                    + "(SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW'"
-                    + " AND confidence >= :t)"
-                    + " - (SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND "
-                    + FLAGGED + " AND confidence >= :t)"
-                    + " - (SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW'"
-                    + " AND shadow_status = 'ok' AND shadow_label <> label AND " + NOT_FLAGGED
-                    + " AND confidence >= :t)")
-                    .bind("d", deploymentId).bind("t", threshold).bind("never", NEVER).mapTo(Long.class).one());
-        }
-        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM prediction WHERE deployment_id = :d"
-                + " AND status = 'TO_REVIEW' AND confidence >= :t AND " + NOT_FLAGGED + " AND review_bucket < :b AND "
-                + AGREES_OR_NO_SHADOW)
-                .bind("d", deploymentId).bind("t", threshold).bind("b", bucketLimit).mapTo(Long.class).one());
+    public WaitingCounts waiting(String deploymentId, double threshold, int bucketLimit) {
+        boolean all = bucketLimit >= PredictionStore.REVIEW_BUCKETS;
+        String waiting = "SELECT COUNT(*) FROM prediction WHERE deployment_id = :d AND status = 'TO_REVIEW' AND ";
+        return jdbi.withHandle(h -> {
+            Query q = h.createQuery("SELECT "
+                    + "(" + waiting + "confidence < :t) AS below, "
+                    + "(" + waiting + FLAGGED + " AND confidence >= :t) AS flagged, "
+                    + "(" + waiting + "shadow_status = 'ok' AND shadow_label <> label AND " + NOT_FLAGGED
+                    + " AND confidence >= :t) AS disagreeing, "
+                    + "(" + waiting + "confidence >= :t" + (all ? "" : " AND " + NOT_FLAGGED
+                            + " AND review_bucket < :b AND " + AGREES_OR_NO_SHADOW) + ") AS ordinary")
+                    .bind("d", deploymentId).bind("t", threshold).bind("never", NEVER);
+            if (!all) {
+                q.bind("b", bucketLimit);
+            }
+            return q.map((rs, c) -> {
+                long flaggedOrDisagreeing = rs.getLong("flagged") + rs.getLong("disagreeing");
+                long ordinary = rs.getLong("ordinary");
+                return new WaitingCounts(rs.getLong("below") + flaggedOrDisagreeing,
+                        all ? ordinary - flaggedOrDisagreeing : ordinary);
+            }).one();
+        });
     }
 
     /**

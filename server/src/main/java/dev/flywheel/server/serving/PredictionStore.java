@@ -206,12 +206,15 @@ public final class PredictionStore {
     public record Observation(String label, String inputSha256, String contentType, java.time.Instant at,
             byte[] inputInline) {}
 
+    /** How many review buckets there are: {@link #reviewBucket} is in {@code [0, REVIEW_BUCKETS)}. */
+    public static final int REVIEW_BUCKETS = 10_000;
+
     /**
      * Where a prediction falls in 0..9999, from its id: review sampling takes the buckets below the sample rate, so a
      * prediction's membership never changes and needs no random state.
      */
     public static int reviewBucket(String predictionId) {
-        return Math.floorMod(predictionId.hashCode() * 0x9E3779B1, 10_000);
+        return Math.floorMod(predictionId.hashCode() * 0x9E3779B1, REVIEW_BUCKETS);
     }
 
     public static Prediction map(ResultSet rs) throws SQLException {

@@ -37,10 +37,10 @@ abstract class ReviewQueueQueriesContract {
             fill(jdbi);
             var store = new ReviewStore(jdbi);
             for (double t : new double[] {0.5, 0.8}) {
-                assertThat(store.countAnomalies("dep_1", t)).as("anomalies at %s", t).isEqualTo(count(jdbi,
-                        "confidence < " + t + " OR flag_reason IS NOT NULL OR " + DISAGREES));
                 for (int buckets : new int[] {10_000, 3_000}) {
-                    assertThat(store.countSampled("dep_1", t, buckets)).as("sampled at %s, %s", t, buckets)
+                    assertThat(store.waiting("dep_1", t, buckets).anomalies()).as("anomalies at %s", t)
+                            .isEqualTo(count(jdbi, "confidence < " + t + " OR flag_reason IS NOT NULL OR " + DISAGREES));
+                    assertThat(store.waiting("dep_1", t, buckets).sampled()).as("sampled at %s, %s", t, buckets)
                             .isEqualTo(count(jdbi, "confidence >= " + t + " AND flag_reason IS NULL AND review_bucket < "
                                     + buckets + " AND " + AGREES_OR_NO_SHADOW));
                     assertThat(ids(store.sampled("dep_1", t, buckets, 25))).isEqualTo(list(jdbi, "confidence >= " + t

@@ -94,11 +94,8 @@ final class DjlLoadedModel implements LoadedModel {
             throw new IllegalStateException("the model has been unloaded");
         }
         float[][] rows = decoder.decodeAll(inputs);
-        float[][] raw = batcher.submit(rows);
-        List<ModelOutput> outputs = new ArrayList<>(raw.length);
-        for (float[] scores : raw) {
-            outputs.add(toOutput(scores));
-        }
+        List<ModelOutput> outputs = new ArrayList<>(rows.length);
+        addOutputs(batcher.submit(rows), outputs);
         return outputs;
     }
 
@@ -114,14 +111,8 @@ final class DjlLoadedModel implements LoadedModel {
             List<ModelOutput> outputs = new ArrayList<>(rows.length);
             for (int from = 0; from < rows.length; from += maxBatchSize) {
                 float[][] chunk = Arrays.copyOfRange(rows, from, Math.min(rows.length, from + maxBatchSize));
-                float[][] raw = PyTorchEngine.withPluginLoader(() -> forward(chunk));
-                if (raw.length != chunk.length) {
-                    throw new IllegalStateException("the model returned " + raw.length + " rows for " + chunk.length
-                            + " inputs");
-                }
-                for (float[] scores : raw) {
-                    outputs.add(toOutput(scores));
-                }
+                // forward() checks that the model gave one row per input.
+                addOutputs(PyTorchEngine.withPluginLoader(() -> forward(chunk)), outputs);
             }
             return outputs;
         } finally {
@@ -229,6 +220,12 @@ final class DjlLoadedModel implements LoadedModel {
         shape[0] = n;
         System.arraycopy(batchShapeTail, 0, shape, 1, batchShapeTail.length);
         return shape;
+    }
+
+    private void addOutputs(float[][] raw, List<ModelOutput> outputs) {
+        for (float[] scores : raw) {
+            outputs.add(toOutput(scores));
+        }
     }
 
     private ModelOutput toOutput(float[] raw) {
