@@ -65,6 +65,14 @@ public final class Fixtures {
         return version.json();
     }
 
+    /** The id of what a create request made, after checking that it answered 201. */
+    public static String createdId(Http.Response r) {
+        if (r.status() != 201) {
+            throw new AssertionError("expected 201 Created: " + r);
+        }
+        return r.json().path("id").asText();
+    }
+
     /** Creates a deployment of a version; returns its id. */
     public static String deploy(Http http, String token, String name, String versionId, String captureMode) {
         String settings = captureMode == null ? "" : ",\"settings\":{\"capture_mode\":\"" + captureMode + "\"}";

@@ -104,6 +104,15 @@ final class Browser implements AutoCloseable {
         });
     }
 
+    /** Signs in on the sign-in page with that token and waits for the signed-in navigation. */
+    void signIn(String token) {
+        WebElement field = waitFor(By.id("token"));
+        field.clear();
+        field.sendKeys(token);
+        waitFor(By.cssSelector("form button[type=submit]")).click();
+        waitFor(By.cssSelector("header.top nav"));
+    }
+
     /** Types keys into whatever has the focus, as a person at the keyboard does. */
     void press(CharSequence... keys) {
         new Actions(driver).sendKeys(keys).perform();

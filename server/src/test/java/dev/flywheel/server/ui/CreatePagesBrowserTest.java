@@ -39,7 +39,7 @@ class CreatePagesBrowserTest {
         Path fixture = Fixtures.model(Fixtures.FEATURES).toAbsolutePath().normalize();
 
         browser.go("/");
-        signIn(browser, ADMIN);
+        browser.signIn(ADMIN);
 
         // A model, from the Models page.
         browser.go("/#/models");
@@ -165,7 +165,7 @@ class CreatePagesBrowserTest {
         // A viewer sees the same pages without the forms.
         String viewer = http.post("/api/tokens", ADMIN, "{\"name\":\"vic\",\"role\":\"viewer\"}").json().path("secret").asText();
         browser.waitFor(By.cssSelector(".who button")).click();
-        signIn(browser, viewer);
+        browser.signIn(viewer);
         for (String page : new String[] {"/#/models", "/#/models/" + modelId, "/#/deployments", "/#/datasets",
                 "/#/datasets/" + datasetId, "/#/datasets/" + datasetId + "/" + dvId}) {
             browser.go(page);
@@ -174,14 +174,6 @@ class CreatePagesBrowserTest {
             assertThat(browser.all(By.cssSelector(".create-form"))).as(page).isEmpty();
         }
         assertThat(browser.consoleErrors()).isEmpty();
-    }
-
-    private static void signIn(Browser browser, String token) {
-        WebElement field = browser.waitFor(By.id("token"));
-        field.clear();
-        field.sendKeys(token);
-        browser.waitFor(By.cssSelector("form button[type=submit]")).click();
-        browser.waitFor(By.cssSelector("header.top nav"));
     }
 
     /** Opens a "New …" form's disclosure. */

@@ -66,9 +66,9 @@ class LoopPagesBrowserTest {
                 assertThat(r.status()).as(r.toString()).isEqualTo(200);
             }
 
-            String dataset = created(http.post("/api/datasets", ADMIN,
+            String dataset = Fixtures.createdId(http.post("/api/datasets", ADMIN,
                     "{\"name\":\"iris-feedback\",\"description\":\"Reviewed production traffic\"}"));
-            String dv = created(http.post("/api/datasets/" + dataset + "/versions", ADMIN, "{\"name\":\"v1\"}"));
+            String dv = Fixtures.createdId(http.post("/api/datasets/" + dataset + "/versions", ADMIN, "{\"name\":\"v1\"}"));
             assertThat(http.post("/api/deployments/" + dep + "/feedback-loop", ADMIN, "").status()).isEqualTo(201);
             assertThat(http.post("/api/deployments/" + dep + "/feedback-loop/dataset-versions", ADMIN,
                     "{\"dataset_version_id\":\"" + dv + "\"}").status()).isEqualTo(200);
@@ -79,7 +79,7 @@ class LoopPagesBrowserTest {
 
             // A reviewer lands on Review, on the first deployment, and works with the keyboard.
             browser.go("/");
-            signIn(browser, reviewer);
+            browser.signIn(reviewer);
             browser.waitFor(By.cssSelector("#review-item[data-prediction]"));
             assertThat(browser.waitUntil("the model's labels", () -> labels(browser).size() == 3 ? labels(browser) : null))
                     .containsExactly("1 " + LABELS.get(0), "2 " + LABELS.get(1), "3 " + LABELS.get(2));
@@ -130,7 +130,7 @@ class LoopPagesBrowserTest {
 
             // A viewer sees the queue but cannot act on it.
             signOut(browser);
-            signIn(browser, viewer);
+            browser.signIn(viewer);
             browser.go("/#/review");
             browser.waitFor(By.cssSelector("#review-item[data-prediction]"));
             assertThat(browser.all(By.cssSelector(".review-actions"))).isEmpty();
@@ -143,7 +143,7 @@ class LoopPagesBrowserTest {
 
             // An engineer: the deployments page shows the numbers the API gives.
             signOut(browser);
-            signIn(browser, ADMIN);
+            browser.signIn(ADMIN);
             WebElement row = browser.waitFor(By.cssSelector("tr[data-deployment='" + dep + "']"));
             assertThat(row.getText()).contains("iris-prod").contains("iris v1");
             assertThat(cell(row, "predictions")).isEqualTo(String.valueOf(predictions));
@@ -257,19 +257,6 @@ class LoopPagesBrowserTest {
     private static void predict(Http http, String dep, String body) {
         var r = http.post("/api/deployments/" + dep + "/predict", ADMIN, body);
         assertThat(r.status()).as(r.toString()).isEqualTo(200);
-    }
-
-    private static String created(Http.Response r) {
-        assertThat(r.status()).as(r.toString()).isEqualTo(201);
-        return r.json().path("id").asText();
-    }
-
-    private static void signIn(Browser browser, String token) {
-        WebElement field = browser.waitFor(By.id("token"));
-        field.clear();
-        field.sendKeys(token);
-        browser.waitFor(By.cssSelector("form button[type=submit]")).click();
-        browser.waitFor(By.cssSelector("header.top nav"));
     }
 
     private static void signOut(Browser browser) {

@@ -31,7 +31,7 @@ class PlatformPagesBrowserTest {
             browser.waitFor(By.cssSelector("form button[type=submit]")).click();
             browser.waitForText(By.cssSelector(".error"), "unknown, expired or revoked");
 
-            signIn(browser, TestServer.ADMIN_TOKEN);
+            browser.signIn(TestServer.ADMIN_TOKEN);
             browser.go("/#/plugins");
             WebElement plugin = browser.waitFor(By.cssSelector("article[data-plugin='trigger-review-threshold']"));
             assertThat(plugin.findElement(By.cssSelector(".state")).getText()).isEqualTo("started");
@@ -60,7 +60,7 @@ class PlatformPagesBrowserTest {
             browser.screenshot("04-events");
 
             browser.waitFor(By.cssSelector(".who button")).click();
-            signIn(browser, secret);
+            browser.signIn(secret);
             browser.waitFor(By.cssSelector("a.active[href='#/review']"));
             browser.go("/#/plugins");
             browser.waitFor(By.cssSelector("article[data-plugin='trigger-review-threshold']"));
@@ -71,14 +71,6 @@ class PlatformPagesBrowserTest {
 
             assertThat(browser.consoleErrors()).isEmpty();
         }
-    }
-
-    private static void signIn(Browser browser, String token) {
-        WebElement field = browser.waitFor(By.id("token"));
-        field.clear();
-        field.sendKeys(token);
-        browser.waitFor(By.cssSelector("form button[type=submit]")).click();
-        browser.waitFor(By.cssSelector("header.top nav"));
     }
 
     private static java.util.List<String> navLinks(Browser browser) {

@@ -44,10 +44,7 @@ class SecretSettingsBrowserTest {
         assertThat(put.status()).as(put.toString()).isEqualTo(200);
 
         browser.go("/");
-        WebElement field = browser.waitFor(By.id("token"));
-        field.sendKeys(ADMIN);
-        browser.waitFor(By.cssSelector("form button[type=submit]")).click();
-        browser.waitFor(By.cssSelector("header.top nav"));
+        browser.signIn(ADMIN);
         browser.go("/#/deployments/" + dep);
         browser.waitFor(By.cssSelector("[data-panel=continuous-training] [data-action=edit-ct]")).click();
 

@@ -51,8 +51,8 @@ class TrainingPagesBrowserTest {
         Http http = server.http();
         String v1 = Fixtures.upload(http, ADMIN, "iris", Fixtures.FEATURES).path("id").asText();
         String dep = Fixtures.deploy(http, ADMIN, "iris-prod", v1, null);
-        String dataset = created(http.post("/api/datasets", ADMIN, "{\"name\":\"iris-feedback\"}"));
-        String dv = created(http.post("/api/datasets/" + dataset + "/versions", ADMIN, "{\"name\":\"v1\"}"));
+        String dataset = Fixtures.createdId(http.post("/api/datasets", ADMIN, "{\"name\":\"iris-feedback\"}"));
+        String dv = Fixtures.createdId(http.post("/api/datasets/" + dataset + "/versions", ADMIN, "{\"name\":\"v1\"}"));
         assertThat(http.post("/api/deployments/" + dep + "/feedback-loop", ADMIN, "").status()).isEqualTo(201);
         assertThat(http.post("/api/deployments/" + dep + "/feedback-loop/dataset-versions", ADMIN,
                 "{\"dataset_version_id\":\"" + dv + "\"}").status()).isEqualTo(200);
@@ -67,7 +67,7 @@ class TrainingPagesBrowserTest {
 
         // Continuous training through the schema-rendered forms.
         browser.go("/");
-        signIn(browser, ADMIN);
+        browser.signIn(ADMIN);
         browser.go("/#/deployments/" + dep);
         browser.waitFor(By.cssSelector("[data-panel=continuous-training] [data-action=edit-ct]")).click();
         WebElement threshold = browser.waitFor(By.cssSelector("fieldset[data-trigger-type=review-threshold] input[name=threshold]"));
@@ -242,7 +242,7 @@ class TrainingPagesBrowserTest {
         // A viewer sees it all, and changes nothing.
         assertThat(browser.consoleErrors()).isEmpty();
         browser.waitFor(By.cssSelector(".who button")).click();
-        signIn(browser, viewer);
+        browser.signIn(viewer);
         browser.go("/#/deployments/" + dep);
         browser.waitForText(By.cssSelector("[data-panel=continuous-training] [data-reviewed]"), "/ 500 reviewed");
         browser.waitFor(By.cssSelector("[data-panel=shadow] [data-comparison]"));
@@ -266,19 +266,6 @@ class TrainingPagesBrowserTest {
         var r = http.post("/api/predictions/" + prediction + "/review", ADMIN, predicted.equals(label)
                 ? "{\"action\":\"accept\"}" : "{\"action\":\"correct\",\"label\":\"" + label + "\"}");
         assertThat(r.status()).as(r.toString()).isEqualTo(200);
-    }
-
-    private static String created(Http.Response r) {
-        assertThat(r.status()).as(r.toString()).isEqualTo(201);
-        return r.json().path("id").asText();
-    }
-
-    private static void signIn(Browser browser, String token) {
-        WebElement field = browser.waitFor(By.id("token"));
-        field.clear();
-        field.sendKeys(token);
-        browser.waitFor(By.cssSelector("form button[type=submit]")).click();
-        browser.waitFor(By.cssSelector("header.top nav"));
     }
 
     private static String logText(Browser browser) {
