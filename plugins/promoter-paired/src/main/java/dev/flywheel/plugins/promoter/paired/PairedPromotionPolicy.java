@@ -1,5 +1,6 @@
 package dev.flywheel.plugins.promoter.paired;
 
+import dev.flywheel.spi.promotion.LatencyProbe;
 import dev.flywheel.spi.promotion.PromotionDecision;
 import dev.flywheel.spi.promotion.PromotionDecision.Verdict;
 import dev.flywheel.spi.promotion.PromotionPolicy;
@@ -12,10 +13,15 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Decides in this order: a breached guardrail rejects; too few paired reviewed samples waits (or, past
- * {@code max_duration}, rejects); a gain at or above the threshold with a significant McNemar test promotes;
- * a significantly worse shadow is rejected; a shadow past {@code max_duration} is rejected; otherwise it
- * waits. Every number behind the verdict is in the evidence, whatever the verdict.
+ * Decides in this order: a guardrail breached beyond chance rejects; too few paired reviewed samples waits (or, past
+ * {@code max_duration}, rejects); a gain at or above the threshold with a significant McNemar test promotes, unless a
+ * guardrail is breached by what could be chance or latency is not measured yet, which waits; a significantly worse
+ * shadow is rejected; a shadow past {@code max_duration} is rejected; otherwise it waits. Every number behind the
+ * verdict is in the evidence, whatever the verdict.
+ *
+ * <p>The latency guardrail reads the server's {@link LatencyProbe} (both models timed back to back on the same
+ * inputs), never the latencies recorded while serving: the shadow runs at idle priority behind a queue, so on a busy
+ * machine those measure the load rather than the model.
  */
 public final class PairedPromotionPolicy implements PromotionPolicy {
 
@@ -27,8 +33,9 @@ public final class PairedPromotionPolicy implements PromotionPolicy {
      * @param minSamples paired reviewed samples before any decision on accuracy
      * @param significance the McNemar p-value below which a difference counts
      * @param maxShadowErrorRate the error-rate guardrail
-     * @param maxLatencyRatio the p95 latency ratio guardrail
-     * @param guardrailMinRequests shadow requests before the guardrails are judged
+     * @param maxLatencyRatio the guardrail on the median ratio of forward-pass times measured back to back
+     * @param guardrailMinRequests shadow requests before the error-rate guardrail is judged
+     * @param latencyMinPairs back-to-back pass pairs before the latency guardrail is judged
      * @param maxDuration how long a shadow may stay undecided
      */
     public record Settings(
@@ -39,6 +46,7 @@ public final class PairedPromotionPolicy implements PromotionPolicy {
             double maxShadowErrorRate,
             double maxLatencyRatio,
             long guardrailMinRequests,
+            long latencyMinPairs,
             Duration maxDuration) {}
 
     private final Settings settings;
@@ -61,9 +69,11 @@ public final class PairedPromotionPolicy implements PromotionPolicy {
         double measuredGain = settings.relative() ? relativeGain : gain;
         double p = McNemar.exactPValue(b, cc);
         double errorRate = c.shadowRequests() > 0 ? (double) c.shadowErrors() / c.shadowRequests() : 0.0;
-        double latencyRatio = c.primaryLatencyP95Millis() > 0
-                ? c.shadowLatencyP95Millis() / c.primaryLatencyP95Millis() : Double.NaN;
+        WilsonInterval errorCi = c.shadowRequests() > 0
+                ? WilsonInterval.of95(Math.min(c.shadowErrors(), c.shadowRequests()), c.shadowRequests()) : null;
         boolean guardrailsJudged = c.shadowRequests() >= settings.guardrailMinRequests();
+        LatencyProbe probe = c.latencyProbe();
+        boolean latencyJudged = probe.pairs() >= settings.latencyMinPairs();
         boolean tooOld = c.shadowAge() != null && c.shadowAge().compareTo(settings.maxDuration()) > 0;
 
         var e = new LinkedHashMap<String, Object>();
@@ -83,33 +93,62 @@ public final class PairedPromotionPolicy implements PromotionPolicy {
         e.put("threshold_mode", settings.relative() ? "relative" : "absolute");
         e.put("min_samples", settings.minSamples());
         e.put("significance", settings.significance());
+        e.put("reviewed_awaiting_shadow", c.reviewedAwaitingShadow());
         e.put("shadow_requests", c.shadowRequests());
         e.put("shadow_errors", c.shadowErrors());
         e.put("shadow_skips", c.shadowSkips());
         e.put("shadow_error_rate", errorRate);
+        e.put("shadow_error_rate_ci95", errorCi == null ? null : List.of(errorCi.lower(), errorCi.upper()));
         e.put("max_shadow_error_rate", settings.maxShadowErrorRate());
-        e.put("primary_latency_p95_ms", finite(c.primaryLatencyP95Millis()));
-        e.put("shadow_latency_p95_ms", finite(c.shadowLatencyP95Millis()));
-        e.put("latency_ratio", finite(latencyRatio));
-        e.put("max_latency_ratio", settings.maxLatencyRatio());
         e.put("guardrail_min_requests", settings.guardrailMinRequests());
         e.put("guardrails_judged", guardrailsJudged);
+        e.put("latency_probe_pairs", probe.pairs());
+        e.put("primary_pass_ms", finite(probe.primaryMedianMillis()));
+        e.put("shadow_pass_ms", finite(probe.shadowMedianMillis()));
+        e.put("latency_ratio", finite(probe.medianRatio()));
+        e.put("latency_ratio_ci95", Double.isFinite(probe.ratioCi95Low())
+                ? List.of(probe.ratioCi95Low(), probe.ratioCi95High()) : null);
+        e.put("max_latency_ratio", settings.maxLatencyRatio());
+        e.put("latency_min_pairs", settings.latencyMinPairs());
+        e.put("latency_judged", latencyJudged);
+        // As served: reported, never judged (the shadow runs at idle priority behind a queue).
+        e.put("primary_latency_p95_ms", finite(c.primaryLatencyP95Millis()));
+        e.put("shadow_latency_p95_ms", finite(c.shadowLatencyP95Millis()));
         e.put("samples_compared", c.samplesCompared());
         e.put("agreements", c.agreements());
         e.put("shadow_age", c.shadowAge() == null ? null : c.shadowAge().toString());
         e.put("max_duration", settings.maxDuration().toString());
 
+        // A guardrail rejects only when its breach cannot be chance; a breach that could be (a few failures, a pass
+        // timed while the machine stalled) holds the promotion and waits for more evidence.
+        String errorHold = null;
         if (guardrailsJudged && errorRate > settings.maxShadowErrorRate()) {
-            return decision(Verdict.REJECT, String.format(Locale.ROOT,
-                    "The shadow's error rate %s (%d of %d requests failed) is above the %s guardrail.",
-                    percent(errorRate), c.shadowErrors(), c.shadowRequests(),
-                    percent(settings.maxShadowErrorRate())), e);
+            String rate = String.format(Locale.ROOT, "The shadow's error rate %s (%d of %d requests failed, 95%% "
+                    + "interval %s to %s) is above the %s guardrail", percent(errorRate), c.shadowErrors(),
+                    c.shadowRequests(), percent(errorCi.lower()), percent(errorCi.upper()),
+                    percent(settings.maxShadowErrorRate()));
+            if (errorCi.lower() > settings.maxShadowErrorRate()) {
+                return decision(Verdict.REJECT, rate + ".", e);
+            }
+            errorHold = rate + ", but that could be chance; waiting for more requests.";
         }
-        if (guardrailsJudged && latencyRatio > settings.maxLatencyRatio()) {
-            return decision(Verdict.REJECT, String.format(Locale.ROOT,
-                    "The shadow's p95 latency %.0f ms is %.2fx the primary's %.0f ms, above the %sx guardrail.",
-                    c.shadowLatencyP95Millis(), latencyRatio, c.primaryLatencyP95Millis(),
-                    plain(settings.maxLatencyRatio())), e);
+        String latencyHold;
+        if (!latencyJudged) {
+            latencyHold = "The forward-pass latency is not measured yet: " + probe.pairs() + " of "
+                    + settings.latencyMinPairs() + " back-to-back passes on the same inputs.";
+        } else {
+            String ratio = String.format(Locale.ROOT, "The shadow's forward pass takes %.2fx the primary's (median "
+                    + "of %d back-to-back passes on the same inputs: %s ms vs %s ms; 95%% interval %s)",
+                    probe.medianRatio(), probe.pairs(), millis(probe.shadowMedianMillis()),
+                    millis(probe.primaryMedianMillis()), ratioInterval(probe));
+            if (probe.ratioCi95Low() > settings.maxLatencyRatio()) {
+                return decision(Verdict.REJECT, ratio + ", above the " + plain(settings.maxLatencyRatio())
+                        + "x guardrail.", e);
+            }
+            latencyHold = probe.medianRatio() > settings.maxLatencyRatio()
+                    ? ratio + ", above the " + plain(settings.maxLatencyRatio()) + "x guardrail, but its interval "
+                            + "reaches below it; measuring more passes."
+                    : null;
         }
         if (n < settings.minSamples()) {
             if (tooOld) {
@@ -117,8 +156,9 @@ public final class PairedPromotionPolicy implements PromotionPolicy {
                         "Only %d of %d paired reviewed samples after %s, longer than max_duration %s.",
                         n, settings.minSamples(), human(c.shadowAge()), human(settings.maxDuration())), e);
             }
-            return decision(Verdict.KEEP_WAITING,
-                    n + " of " + settings.minSamples() + " paired reviewed samples", e);
+            return decision(Verdict.KEEP_WAITING, n + " of " + settings.minSamples() + " paired reviewed samples"
+                    + (c.reviewedAwaitingShadow() > 0 ? " (" + c.reviewedAwaitingShadow() + " more reviewed, waiting "
+                            + "for the shadow's answer)" : ""), e);
         }
 
         String numbers = String.format(Locale.ROOT,
@@ -127,17 +167,34 @@ public final class PairedPromotionPolicy implements PromotionPolicy {
                 shadowAccuracy, primaryAccuracy, settings.relative() ? "relative" : "absolute",
                 signed(measuredGain), plain(settings.threshold()), formatP(p), b, cc,
                 plain(settings.significance()), n);
+        String hold = errorHold != null ? errorHold : latencyHold;
         if (measuredGain >= settings.threshold() && p < settings.significance()) {
-            return decision(Verdict.PROMOTE, "The shadow is better: " + numbers + ".", e);
+            if (hold == null) {
+                return decision(Verdict.PROMOTE, "The shadow is better: " + numbers + ".", e);
+            }
+            if (!tooOld) {
+                return decision(Verdict.KEEP_WAITING, "The shadow is better (" + numbers + "), but: " + hold, e);
+            }
         }
         if (p < settings.significance() && shadowAccuracy < primaryAccuracy) {
             return decision(Verdict.REJECT, "The shadow is significantly worse: " + numbers + ".", e);
         }
         if (tooOld) {
             return decision(Verdict.REJECT, "Undecided after " + human(c.shadowAge()) + ", longer than max_duration "
-                    + human(settings.maxDuration()) + ": " + numbers + ".", e);
+                    + human(settings.maxDuration()) + ": " + numbers + "." + (hold == null ? "" : " " + hold), e);
         }
         return decision(Verdict.KEEP_WAITING, "Not decided yet: " + numbers + ".", e);
+    }
+
+    private static String ratioInterval(LatencyProbe probe) {
+        return Double.isFinite(probe.ratioCi95Low())
+                ? String.format(Locale.ROOT, "%.2fx to %.2fx", probe.ratioCi95Low(), probe.ratioCi95High())
+                : "not known yet";
+    }
+
+    private static String millis(double ms) {
+        return ms >= 10 ? String.format(Locale.ROOT, "%.0f", ms) : ms >= 1 ? String.format(Locale.ROOT, "%.1f", ms)
+                : String.format(Locale.ROOT, "%.3f", ms);
     }
 
     private static PromotionDecision decision(Verdict verdict, String reason, Map<String, Object> evidence) {

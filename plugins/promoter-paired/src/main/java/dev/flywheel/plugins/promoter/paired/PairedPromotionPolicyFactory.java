@@ -12,7 +12,8 @@ import org.pf4j.Extension;
 /**
  * Promotes a shadow model when predictions that both models made and a person has since reviewed show the
  * shadow more accurate by a threshold, McNemar's exact test says the difference is not chance, and the shadow
- * stays within its error-rate and latency guardrails: the product page's {@code promotion_threshold} and
+ * stays within its error-rate and latency guardrails (latency measured like for like: both models' forward
+ * passes timed back to back on the same inputs): the product page's {@code promotion_threshold} and
  * {@code min_samples}.
  */
 @Extension
@@ -48,20 +49,28 @@ public class PairedPromotionPolicyFactory implements PromotionPolicyFactory {
                     .defaultValue(0.01)
                     .minimum(0)
                     .maximum(1)
-                    .description("Guardrail: the share of shadow predictions that may fail; above it the "
-                            + "shadow is rejected.")
+                    .description("Guardrail: the share of shadow predictions that may fail. Above it beyond "
+                            + "chance (the 95% interval's lower bound) the shadow is rejected; above it by what could "
+                            + "be chance, the promotion waits for more requests.")
                     .build(),
             ConfigProperty.builder("max_latency_ratio", ConfigKind.NUMBER)
                     .defaultValue(2.0)
                     .minimum(0)
-                    .description("Guardrail: the shadow's p95 latency may be at most this multiple of the "
-                            + "primary's; above it the shadow is rejected.")
+                    .description("Guardrail: the shadow's forward pass may take at most this multiple of the "
+                            + "primary's, both timed back to back on the same inputs (the median ratio). Above it "
+                            + "beyond chance the shadow is rejected; otherwise a breach waits for more passes.")
+                    .build(),
+            ConfigProperty.builder("latency_min_pairs", ConfigKind.INTEGER)
+                    .defaultValue(20L)
+                    .minimum(5)
+                    .description("Back-to-back pass pairs the server must have timed before the latency "
+                            + "guardrail is judged; no promotion before that.")
                     .build(),
             ConfigProperty.builder("guardrail_min_requests", ConfigKind.INTEGER)
                     .defaultValue(100L)
                     .minimum(1)
-                    .description("Shadow requests needed before the guardrails are judged, so one early "
-                            + "failure or a cold start does not reject a shadow for good.")
+                    .description("Shadow requests needed before the error-rate guardrail is judged, so one "
+                            + "early failure does not reject a shadow for good.")
                     .build(),
             ConfigProperty.builder("max_duration", ConfigKind.DURATION)
                     .defaultValue("14d")
@@ -100,6 +109,7 @@ public class PairedPromotionPolicyFactory implements PromotionPolicyFactory {
                 config.number("max_shadow_error_rate").orElseThrow(),
                 config.number("max_latency_ratio").orElseThrow(),
                 config.integer("guardrail_min_requests").orElseThrow(),
+                config.integer("latency_min_pairs").orElseThrow(),
                 config.duration("max_duration").orElseThrow()));
     }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.flywheel.spi.ExtensionContext;
 import dev.flywheel.spi.config.ConfigValidationException;
+import dev.flywheel.spi.promotion.LatencyProbe;
 import dev.flywheel.spi.promotion.PromotionDecision;
 import dev.flywheel.spi.promotion.PromotionDecision.Verdict;
 import dev.flywheel.spi.promotion.PromotionPolicy;
@@ -32,6 +33,7 @@ class PairedPromotionPolicyFactoryTest {
         assertThat(config.number("max_shadow_error_rate")).contains(0.01);
         assertThat(config.number("max_latency_ratio")).contains(2.0);
         assertThat(config.integer("guardrail_min_requests")).contains(100L);
+        assertThat(config.integer("latency_min_pairs")).contains(20L);
         assertThat(config.duration("max_duration")).contains(Duration.ofDays(14));
     }
 
@@ -115,35 +117,103 @@ class PairedPromotionPolicyFactoryTest {
     }
 
     @Test
-    void anErrorRateAboveTheGuardrailRejectsEvenABetterShadow() throws Exception {
-        var decision = defaults().decide(withGuardrails(comparison(760, 40, 120, 80, Duration.ofDays(2)),
-                2000, 41, 100, 120));
+    void anErrorRateAboveTheGuardrailBeyondChanceRejectsEvenABetterShadow() throws Exception {
+        var decision = defaults().decide(withErrors(comparison(760, 40, 120, 80, Duration.ofDays(2)), 2000, 41));
         assertThat(decision.verdict()).isEqualTo(Verdict.REJECT);
-        assertThat(decision.reason())
-                .isEqualTo("The shadow's error rate 2.05% (41 of 2000 requests failed) is above the 1% guardrail.");
+        assertThat(decision.reason()).isEqualTo("The shadow's error rate 2.05% (41 of 2000 requests failed, 95% "
+                + "interval 1.51% to 2.77%) is above the 1% guardrail.");
         // At the limit it holds.
-        assertThat(defaults().decide(withGuardrails(comparison(760, 40, 120, 80, Duration.ofDays(2)),
-                2000, 20, 100, 120)).verdict()).isEqualTo(Verdict.PROMOTE);
+        assertThat(defaults().decide(withErrors(comparison(760, 40, 120, 80, Duration.ofDays(2)), 2000, 20))
+                .verdict()).isEqualTo(Verdict.PROMOTE);
     }
 
     @Test
-    void aSlowShadowIsRejected() throws Exception {
-        var decision = defaults().decide(withGuardrails(comparison(760, 40, 120, 80, Duration.ofDays(2)),
-                2000, 0, 100, 250));
+    void anErrorRateAboveTheGuardrailThatCouldBeChanceHoldsThePromotion() throws Exception {
+        // 2 of 100 is 2%, but its 95% interval (0.55% to 7%) reaches below 1%.
+        var decision = defaults().decide(withErrors(comparison(760, 40, 120, 80, Duration.ofDays(2)), 100, 2));
+        assertThat(decision.verdict()).isEqualTo(Verdict.KEEP_WAITING);
+        assertThat(decision.reason()).startsWith("The shadow is better (accuracy 0.880 vs 0.800")
+                .endsWith("but: The shadow's error rate 2% (2 of 100 requests failed, 95% interval 0.55% to 7%) "
+                        + "is above the 1% guardrail, but that could be chance; waiting for more requests.");
+        // More requests at the same rate settle it.
+        assertThat(defaults().decide(withErrors(comparison(760, 40, 120, 80, Duration.ofDays(2)), 1000, 20))
+                .verdict()).isEqualTo(Verdict.REJECT);
+    }
+
+    @Test
+    void aShadowWhoseForwardPassIsMuchSlowerIsRejected() throws Exception {
+        // Ten times the primary's pass, measured back to back on 40 inputs.
+        var decision = defaults().decide(withProbe(comparison(760, 40, 120, 80, Duration.ofDays(2)),
+                new LatencyProbe(40, 0.3, 3.1, 10.3, 9.8, 10.9)));
         assertThat(decision.verdict()).isEqualTo(Verdict.REJECT);
-        assertThat(decision.reason())
-                .isEqualTo("The shadow's p95 latency 250 ms is 2.50x the primary's 100 ms, above the 2x guardrail.");
-        assertThat(defaults().decide(withGuardrails(comparison(760, 40, 120, 80, Duration.ofDays(2)),
-                2000, 0, 100, 200)).verdict()).isEqualTo(Verdict.PROMOTE);
+        assertThat(decision.reason()).isEqualTo("The shadow's forward pass takes 10.30x the primary's (median of 40 "
+                + "back-to-back passes on the same inputs: 3.1 ms vs 0.300 ms; 95% interval 9.80x to 10.90x), above "
+                + "the 2x guardrail.");
+        assertThat(decision.evidence()).containsEntry("latency_ratio", 10.3).containsEntry("latency_probe_pairs", 40)
+                .containsEntry("latency_ratio_ci95", List.of(9.8, 10.9)).containsEntry("latency_judged", true);
+        // Even before min_samples: a model that slow is not worth waiting for.
+        assertThat(defaults().decide(withProbe(comparison(10, 0, 5, 0, Duration.ofHours(1)),
+                new LatencyProbe(40, 0.3, 3.1, 10.3, 9.8, 10.9))).verdict()).isEqualTo(Verdict.REJECT);
+    }
+
+    @Test
+    void aLatencyBreachThatCouldBeChanceHoldsThePromotion() throws Exception {
+        var probe = new LatencyProbe(25, 1.0, 2.3, 2.3, 1.6, 3.1);
+        var decision = defaults().decide(withProbe(comparison(760, 40, 120, 80, Duration.ofDays(2)), probe));
+        assertThat(decision.verdict()).isEqualTo(Verdict.KEEP_WAITING);
+        assertThat(decision.reason()).endsWith("The shadow's forward pass takes 2.30x the primary's (median of 25 "
+                + "back-to-back passes on the same inputs: 2.3 ms vs 1.0 ms; 95% interval 1.60x to 3.10x), above the "
+                + "2x guardrail, but its interval reaches below it; measuring more passes.");
+        // Past max_duration the hold ends in a rejection, not in a promotion.
+        assertThat(defaults().decide(withProbe(comparison(760, 40, 120, 80, Duration.ofDays(15)), probe)).verdict())
+                .isEqualTo(Verdict.REJECT);
+    }
+
+    @Test
+    void noPromotionBeforeTheLatencyIsMeasured() throws Exception {
+        var decision = defaults().decide(withProbe(comparison(760, 40, 120, 80, Duration.ofDays(2)),
+                new LatencyProbe(12, 1.0, 1.1, 1.1, Double.NaN, Double.NaN)));
+        assertThat(decision.verdict()).isEqualTo(Verdict.KEEP_WAITING);
+        assertThat(decision.reason()).endsWith("but: The forward-pass latency is not measured yet: 12 of 20 "
+                + "back-to-back passes on the same inputs.");
+        assertThat(decision.evidence()).containsEntry("latency_judged", false).containsEntry("latency_ratio_ci95", null);
+        // A significantly worse shadow is rejected all the same.
+        assertThat(defaults().decide(withProbe(comparison(760, 120, 40, 80, Duration.ofDays(2)), LatencyProbe.NONE))
+                .verdict()).isEqualTo(Verdict.REJECT);
+    }
+
+    @Test
+    void latenciesAsServedAreReportedButNeverJudged() throws Exception {
+        // The demo on a busy machine: the idle-priority shadow's p95 as served is 84x the primary's, while both
+        // forward passes, timed back to back, take the same time. That is the machine's load, not the model.
+        var served = new ShadowComparison("v1", "v2", Duration.ofMinutes(5), 1500, 1000, 1000, 760, 40, 120, 80, 2000,
+                0, 300, 16, 1379, new LatencyProbe(40, 0.21, 0.22, 1.02, 0.95, 1.1), 0);
+        var decision = defaults().decide(served);
+        assertThat(decision.verdict()).isEqualTo(Verdict.PROMOTE);
+        assertThat(decision.evidence()).containsEntry("shadow_latency_p95_ms", 1379.0)
+                .containsEntry("primary_latency_p95_ms", 16.0).containsEntry("latency_ratio", 1.02);
+    }
+
+    @Test
+    void reviewedInputsTheShadowHasNotAnsweredYetAreShownWhileWaiting() throws Exception {
+        var c = comparison(300, 0, 100, 12, Duration.ofDays(1));
+        var waiting = new ShadowComparison(c.primaryVersionId(), c.shadowVersionId(), c.shadowAge(),
+                c.samplesCompared(), c.agreements(), c.pairedReviewed(), c.bothCorrect(), c.primaryOnlyCorrect(),
+                c.shadowOnlyCorrect(), c.bothWrong(), c.shadowRequests(), c.shadowErrors(), c.shadowSkips(),
+                c.primaryLatencyP95Millis(), c.shadowLatencyP95Millis(), c.latencyProbe(), 57);
+        var decision = defaults().decide(waiting);
+        assertThat(decision.reason()).isEqualTo("412 of 1000 paired reviewed samples (57 more reviewed, waiting for the "
+                + "shadow's answer)");
+        assertThat(decision.evidence()).containsEntry("reviewed_awaiting_shadow", 57L);
     }
 
     @Test
     void guardrailsWaitForEnoughShadowRequests() throws Exception {
         // One failure in the first ten requests (10%) is no evidence of a broken model yet.
-        var early = defaults().decide(withGuardrails(comparison(100, 0, 0, 0, Duration.ofHours(1)), 10, 1, 0, 0));
+        var early = defaults().decide(withErrors(comparison(100, 0, 0, 0, Duration.ofHours(1)), 10, 1));
         assertThat(early.verdict()).isEqualTo(Verdict.KEEP_WAITING);
-        assertThat(early.evidence()).containsEntry("guardrails_judged", false).containsEntry("latency_ratio", null);
-        var judged = defaults().decide(withGuardrails(comparison(100, 0, 0, 0, Duration.ofHours(1)), 100, 10, 0, 0));
+        assertThat(early.evidence()).containsEntry("guardrails_judged", false);
+        var judged = defaults().decide(withErrors(comparison(100, 0, 0, 0, Duration.ofHours(1)), 100, 10));
         assertThat(judged.verdict()).isEqualTo(Verdict.REJECT);
     }
 
@@ -246,18 +316,25 @@ class PairedPromotionPolicyFactoryTest {
         return factory.create(factory.configSchema().validate(raw), context());
     }
 
-    /** A comparison with healthy guardrails: 1 error in 1000 requests, p95 latency 100 vs 120 ms. */
+    /** A comparison with healthy guardrails: 1 error in 1000 requests, the shadow's pass 1.2x the primary's. */
     private static ShadowComparison comparison(long bothCorrect, long b, long c, long bothWrong, Duration age) {
         long n = bothCorrect + b + c + bothWrong;
         return new ShadowComparison("v1", "v2", age, n + 500, n + 300, n, bothCorrect, b, c, bothWrong,
-                Math.max(1000, n + 500), 1, 0, 100, 120);
+                Math.max(1000, n + 500), 1, 0, 100, 120, new LatencyProbe(40, 1.0, 1.2, 1.2, 1.1, 1.3), 0);
     }
 
-    private static ShadowComparison withGuardrails(ShadowComparison s, long requests, long errors,
-            double primaryP95, double shadowP95) {
+    private static ShadowComparison withErrors(ShadowComparison s, long requests, long errors) {
         return new ShadowComparison(s.primaryVersionId(), s.shadowVersionId(), s.shadowAge(), s.samplesCompared(),
                 s.agreements(), s.pairedReviewed(), s.bothCorrect(), s.primaryOnlyCorrect(), s.shadowOnlyCorrect(),
-                s.bothWrong(), requests, errors, 0, primaryP95, shadowP95);
+                s.bothWrong(), requests, errors, 0, s.primaryLatencyP95Millis(), s.shadowLatencyP95Millis(),
+                s.latencyProbe(), 0);
+    }
+
+    private static ShadowComparison withProbe(ShadowComparison s, LatencyProbe probe) {
+        return new ShadowComparison(s.primaryVersionId(), s.shadowVersionId(), s.shadowAge(), s.samplesCompared(),
+                s.agreements(), s.pairedReviewed(), s.bothCorrect(), s.primaryOnlyCorrect(), s.shadowOnlyCorrect(),
+                s.bothWrong(), s.shadowRequests(), s.shadowErrors(), s.shadowSkips(), s.primaryLatencyP95Millis(),
+                s.shadowLatencyP95Millis(), probe, 0);
     }
 
     private static ExtensionContext context() {
