@@ -3,6 +3,7 @@ package dev.flywheel.server.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.flywheel.server.testing.CpuHogs;
 import dev.flywheel.server.testing.TestDatabase;
 import dev.flywheel.server.testing.TestServer;
 import java.io.ByteArrayOutputStream;
@@ -16,9 +17,11 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * {@code flywheel demo --fast} against a real server with the real plugins, both worlds side by side: each model's
- * first version is trained by the built-in trainer from an untrained upload, the loop closes on its own, and the
- * promoted version is more accurate on its drifted world than the one it replaced.
+ * {@code flywheel demo --fast} against a real server with the real plugins, both worlds side by side, on a busy machine
+ * (two other processes spin at normal priority throughout, as on a shared build box): each model's first version is
+ * trained by the built-in trainer from an untrained upload, the loop closes on its own, and the promoted version is
+ * more accurate on its drifted world than the one it replaced. On a busy machine the idle-priority shadow is starved;
+ * the promoter must neither reject it for the latency that causes nor wait forever for its evidence.
  */
 class DemoTest {
 
@@ -26,9 +29,10 @@ class DemoTest {
     Path dir;
 
     @Test
-    @Timeout(value = 7, unit = java.util.concurrent.TimeUnit.MINUTES)
-    void theFastDemoClosesTheLoopInBothWorldsWithMoreAccuratePromotedVersions() throws Exception {
-        try (var db = TestDatabase.create(TestDatabase.Kind.H2, dir);
+    @Timeout(value = 12, unit = java.util.concurrent.TimeUnit.MINUTES)
+    void onABusyMachineTheFastDemoClosesTheLoopInBothWorldsWithMoreAccuratePromotedVersions() throws Exception {
+        try (var hogs = CpuHogs.start(2, 720);
+                var db = TestDatabase.create(TestDatabase.Kind.H2, dir);
                 var server = TestServer.start(db, dir, s -> s.withIntervals(Duration.ofSeconds(1),
                         Duration.ofMillis(500)))) {
             var command = new DemoCommand();
@@ -47,6 +51,7 @@ class DemoTest {
             assertThat(command.results).as(output).isNotNull();
             assertThat(command.results).as(output).extracting(DemoResult::world).containsExactly("features", "images");
             assertThat(code).as(output).isZero();
+            assertThat(hogs.running()).as("the machine stayed busy throughout").isEqualTo(2);
             assertThat(output).contains("accuracy on the drifted world, before → after");
             var http = server.http();
             for (DemoResult result : command.results) {
@@ -81,7 +86,9 @@ class DemoTest {
                         .isLessThan(result.eventTypes().indexOf("training.run_succeeded"));
                 assertThat(result.eventTypes().indexOf("training.run_succeeded")).as(world)
                         .isLessThan(result.eventTypes().indexOf("deployment.promoted"));
-                assertThat(result.duration()).as(world).isLessThan(Duration.ofMinutes(5));
+                assertThat(result.duration()).as(world).isLessThan(Duration.ofMinutes(9));
+                // Never rejected for latency: every decision on the loop's shadow promoted or waited.
+                assertThat(result.eventTypes()).as(world).doesNotContain("shadow.removed");
 
                 // The server tells the same story: the deployment serves version 3, which came from the loop's run.
                 JsonNode d = http.get("/api/deployments/" + result.deploymentId(), TestServer.ADMIN_TOKEN).json();
