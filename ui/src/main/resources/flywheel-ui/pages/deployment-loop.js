@@ -39,6 +39,8 @@ const evidenceTable = (ev) => (!ev || Object.keys(ev).length === 0 ? html`<p cla
   <table class="evidence"><tbody>${Object.entries(ev).map(([k, v]) => html`
     <tr><th scope="row"><code>${k}</code></th><td class="num">${typeof v === 'object' && v !== null ? html`<code>${JSON.stringify(v)}</code>` : fmtPrecise(v)}</td></tr>`)}</tbody></table>`);
 
+const BAKE_CLASS = { baking: '', passed: 'state-started', rolled_back: 'state-failed', ended: 'state-disabled' };
+
 const VERDICT_CLASS = { PROMOTE: 'state-started', REJECT: 'state-failed', FAILED: 'state-failed', KEEP_WAITING: 'state-disabled' };
 
 let uid = 0;
@@ -56,7 +58,7 @@ export function loopPanels({ id, me, rerender, reloadDeployment, navigate }) {
   const canEdit = me.role === 'admin' || me.role === 'engineer';
   const dep = enc(id);
   let st = {
-    ext: null, ct: undefined, cd: undefined, comparison: null, comparisonError: null, versions: null, versionsOf: null,
+    ext: null, rollbackSchema: null, ct: undefined, cd: undefined, comparison: null, comparisonError: null, versions: null, versionsOf: null,
     ctDraft: null, cdDraft: null, notices: {}, busy: false, error: null, bucket: '1h',
   };
   let timer = null;
@@ -79,12 +81,14 @@ export function loopPanels({ id, me, rerender, reloadDeployment, navigate }) {
     if (deployment) d = deployment;
     clearTimeout(timer);
     try {
-      const [ext, ct, cd] = await Promise.all([
+      const [ext, rollbackSchema, ct, cd] = await Promise.all([
         st.ext ? Promise.resolve(st.ext) : extensionsByPoint(),
+        st.rollbackSchema ? Promise.resolve(st.rollbackSchema)
+          : api('/api/continuous-deployment/rollback-schema').then((r) => r.config_schema),
         orNull(api(`/api/deployments/${dep}/continuous-training`)),
         orNull(api(`/api/deployments/${dep}/continuous-deployment`)),
       ]);
-      const patch = { ext, ct, cd, error: null };
+      const patch = { ext, rollbackSchema, ct, cd, error: null };
       if (d && d.shadow_model_version_id) {
         try {
           patch.comparison = await api(`/api/deployments/${dep}/comparison?bucket=${st.bucket}&buckets=24`);
@@ -421,6 +425,7 @@ export function loopPanels({ id, me, rerender, reloadDeployment, navigate }) {
 
   const comparisonView = (c) => {
     const o = c.overall;
+    const probe = c.latency_probe;
     const p = policy();
     return html`
       <div class="comparison" data-comparison aria-live="polite">
@@ -438,10 +443,16 @@ export function loopPanels({ id, me, rerender, reloadDeployment, navigate }) {
             <tbody>
               <tr data-row="accuracy"><th scope="row">Accuracy <span class="muted">(95% CI)</span></th><td>${acc(o.primary_accuracy)}</td><td>${acc(o.shadow_accuracy)}</td></tr>
               <tr data-row="correct"><th scope="row">Only this one right</th><td class="num">${fmtNumber(o.primary_only_correct)}</td><td class="num">${fmtNumber(o.shadow_only_correct)}</td></tr>
-              <tr data-row="p50"><th scope="row">Latency p50</th><td class="num">${fmtMs(o.primary_latency_ms?.p50)}</td><td class="num">${fmtMs(o.shadow_latency_ms?.p50)}</td></tr>
-              <tr data-row="p95"><th scope="row">Latency p95</th><td class="num">${fmtMs(o.primary_latency_ms?.p95)}</td><td class="num">${fmtMs(o.shadow_latency_ms?.p95)}</td></tr>
+              <tr data-row="pass"><th scope="row">Forward pass, back to back <span class="muted">(median)</span></th>
+                <td class="num">${fmtMs(probe?.primary_median_ms)}</td>
+                <td class="num">${fmtMs(probe?.shadow_median_ms)}${probe?.median_ratio != null ? html` <span class=${probe.median_ratio > 2 ? 'warn' : 'muted'}>(${probe.median_ratio.toFixed(2)}×, ${fmtNumber(probe.pairs)} pairs)</span>` : ''}</td></tr>
+              <tr data-row="p50"><th scope="row">Latency as served p50</th><td class="num">${fmtMs(o.primary_latency_ms?.p50)}</td><td class="num">${fmtMs(o.shadow_latency_ms?.p50)}</td></tr>
+              <tr data-row="p95"><th scope="row">Latency as served p95</th><td class="num">${fmtMs(o.primary_latency_ms?.p95)}</td><td class="num">${fmtMs(o.shadow_latency_ms?.p95)}</td></tr>
+              <tr data-row="wait"><th scope="row">Queue wait p95</th><td class="num muted">—</td><td class="num">${fmtMs(o.shadow_queue_wait_ms?.p95)}</td></tr>
               <tr data-row="errors"><th scope="row">Errors / skipped / pending</th><td class="num muted">—</td>
                 <td class="num">${fmtNumber(o.errors)} / ${fmtNumber(o.skips)} / ${fmtNumber(o.pending)}${o.error_rate ? html` <span class="warn">(${fmtPercent(o.error_rate)})</span>` : ''}</td></tr>
+              <tr data-row="backfill"><th scope="row">Reviewed, awaiting the shadow / backfilled</th><td class="num muted">—</td>
+                <td class="num">${fmtNumber(o.reviewed_awaiting_shadow)} / ${fmtNumber(o.backfilled)}</td></tr>
             </tbody>
           </table>
         </div>
@@ -453,6 +464,7 @@ export function loopPanels({ id, me, rerender, reloadDeployment, navigate }) {
             </select></label>
         </div>
         ${comparisonChart(c, p)}
+        ${c.notes && c.notes.length ? html`<ul class="notes" data-notes>${c.notes.map((n) => html`<li>${n}</li>`)}</ul>` : ''}
         <p class="muted small">Counting since the shadow was set, ${fmtAgo(c.shadow_since)} · as of ${fmtTime(c.as_of)}.</p>
       </div>`;
   };
@@ -505,6 +517,7 @@ export function loopPanels({ id, me, rerender, reloadDeployment, navigate }) {
         promoter,
         evaluation_interval: cd ? shortDuration(cd.evaluation_interval) : '',
         settings: cd ? withoutDefaults(schemaOf(promoters(), promoter), cd.settings) : {},
+        rollback: cd ? withoutDefaults(st.rollbackSchema, cd.rollback) : {},
       },
     });
     notice('cd', true, null);
@@ -517,7 +530,8 @@ export function loopPanels({ id, me, rerender, reloadDeployment, navigate }) {
     let body;
     try {
       const values = readSchemaValues(form.querySelector('[data-promoter-settings]'), schemaOf(promoters(), st.cdDraft.promoter) || []);
-      body = { ...values, policy: f.get('policy'), promoter: st.cdDraft.promoter };
+      const rollback = readSchemaValues(form.querySelector('[data-rollback-settings]'), st.rollbackSchema || []);
+      body = { ...values, policy: f.get('policy'), promoter: st.cdDraft.promoter, rollback };
       const interval = (f.get('evaluation_interval') || '').trim();
       if (interval) body.evaluation_interval = interval;
     } catch (err) {
@@ -557,6 +571,10 @@ export function loopPanels({ id, me, rerender, reloadDeployment, navigate }) {
           <legend>Promoter settings</legend>
           ${keyed(draft.promoter, schema ? schemaFields(schema, draft.settings, { prefix: 'prom' }) : html`<p class="warn">Not installed.</p>`)}
         </fieldset>
+        <fieldset data-rollback-settings>
+          <legend>Automatic rollback after an automatic promotion</legend>
+          ${schemaFields(st.rollbackSchema, draft.rollback, { prefix: 'rb' })}
+        </fieldset>
         <div class="actions">
           <button type="submit" class="primary" ?disabled=${st.busy}>Save continuous deployment</button>
           <button type="button" @click=${() => set({ cdDraft: null })}>Cancel</button>
@@ -570,6 +588,24 @@ export function loopPanels({ id, me, rerender, reloadDeployment, navigate }) {
         <span class="muted" title=${fmtTime(dec.at)}>${fmtAgo(dec.at)}</span></p>
       <p>${dec.reason}</p>
       <details><summary>The numbers</summary>${evidenceTable(dec.evidence)}</details>
+    </div>`);
+
+  const bakeView = (b) => (!b ? html`<p class="muted">No automatic promotion yet.</p>` : html`
+    <div class="decision-box" data-bake=${b.status} aria-live="polite">
+      <p><span class="state ${BAKE_CLASS[b.status] || ''}">${b.status.replace('_', ' ')}</span>
+        ${versionLink({ id: b.model_version_id })} <span class="muted">against</span> ${versionLink({ id: b.previous_model_version_id })}
+        <span class="muted" title=${fmtTime(b.ends_at)}>· ${b.status === 'baking' ? `ends ${fmtAgo(b.ends_at)}` : `checked ${fmtAgo(b.updated_at)}`}</span></p>
+      <p>${b.reason}</p>
+      <details><summary>The numbers</summary>${evidenceTable(b.checks)}</details>
+    </div>`);
+
+  const rejectionView = (r) => (!r ? '' : html`
+    <h3>Last candidate turned away</h3>
+    <div class="decision-box" data-rejection=${r.verdict}>
+      <p><span class="state state-failed">${r.verdict === 'ROLLED_BACK' ? 'rolled back' : 'rejected'}</span>
+        ${versionLink({ id: r.model_version_id })} <span class="muted" title=${fmtTime(r.at)}>${fmtAgo(r.at)}</span></p>
+      <p>${r.reason}</p>
+      <p class="muted small">The next trigger that fires trains a new candidate.</p>
     </div>`);
 
   const cdCard = () => {
@@ -586,9 +622,14 @@ export function loopPanels({ id, me, rerender, reloadDeployment, navigate }) {
             <dt>Policy</dt><dd>${cd.policy}</dd>
             <dt>Promoter</dt><dd><code>${cd.promoter}</code> <span class="muted">every ${fmtIsoDuration(cd.evaluation_interval)}</span></dd>
             <dt>Settings</dt><dd>${settingsList(schemaOf(promoters(), cd.promoter), cd.settings)}</dd>
+            <dt>Automatic rollback</dt><dd>${cd.rollback.bake_period === 'PT0S' ? html`<span class="muted">off</span>`
+              : settingsList(st.rollbackSchema, cd.rollback)}</dd>
           </dl>
           <h3>Last decision</h3>
           ${decisionView(cd.last_decision)}
+          <h3>Bake after the last automatic promotion</h3>
+          ${bakeView(cd.bake)}
+          ${rejectionView(cd.last_rejection)}
           ${canEdit ? html`
             <div class="actions">
               <button data-action="edit-cd" @click=${editCd}>Edit settings</button>

@@ -28,9 +28,12 @@ import dev.flywheel.server.metrics.Metrics;
 import dev.flywheel.server.persistence.Database;
 import dev.flywheel.server.plugins.PluginHost;
 import dev.flywheel.server.plugins.PluginRoutes;
+import dev.flywheel.server.promotion.BakeStore;
+import dev.flywheel.server.promotion.BakeWatch;
 import dev.flywheel.server.promotion.ComparisonService;
 import dev.flywheel.server.promotion.ComparisonStore;
 import dev.flywheel.server.promotion.ContinuousDeploymentStore;
+import dev.flywheel.server.promotion.LatencyProbes;
 import dev.flywheel.server.promotion.PromotionJob;
 import dev.flywheel.server.promotion.PromotionRoutes;
 import dev.flywheel.server.promotion.PromotionService;
@@ -42,11 +45,13 @@ import dev.flywheel.server.serving.DeploymentRoutes;
 import dev.flywheel.server.serving.DeploymentService;
 import dev.flywheel.server.serving.DeploymentStore;
 import dev.flywheel.server.serving.ModelCache;
+import dev.flywheel.server.serving.ModelFailures;
 import dev.flywheel.server.serving.ModelRuntimes;
 import dev.flywheel.server.serving.PredictionRoutes;
 import dev.flywheel.server.serving.PredictionService;
 import dev.flywheel.server.serving.PredictionStore;
 import dev.flywheel.server.serving.PredictionWriter;
+import dev.flywheel.server.shadow.ShadowBackfill;
 import dev.flywheel.server.shadow.ShadowResultWriter;
 import dev.flywheel.server.shadow.ShadowRoutes;
 import dev.flywheel.server.shadow.ShadowRunner;
@@ -142,10 +147,11 @@ public final class FlywheelServer implements AutoCloseable {
                 metrics.registry()));
         ShadowRunner shadowRunner = remember(new ShadowRunner(models, shadowResults, metrics.registry(),
                 Math.max(1, Runtime.getRuntime().availableProcessors() / 4), 128, settings.shadowIdlePriority()));
+        ModelFailures failures = remember(new ModelFailures(database.jdbi()));
         // Remembered last, so closed first: it flushes every accepted prediction while the database is still open.
         PredictionWriter writer = remember(new PredictionWriter(predictionStore, 500, 100_000, metrics.registry()));
         var predictions = new PredictionService(deployments, models, runtimes, registry, blobs, writer,
-                predictionStore, metrics.registry(), clock);
+                predictionStore, failures, metrics.registry(), clock);
         writer.beforeInsert(shadowRunner::join);
         predictions.shadowHook(shadowRunner);
 
@@ -158,10 +164,16 @@ public final class FlywheelServer implements AutoCloseable {
         reviews.onReviewed(loops::flow);
 
         var shadows = new ShadowService(deployments, registry, models, predictions, shadowRunner, shadowStore, events);
-        var comparisons = new ComparisonService(deployments, new ComparisonStore(database.jdbi()), clock);
+        // Skipped shadow inputs that people review are run later, so that a busy machine still gathers evidence.
+        ShadowBackfill backfill = remember(new ShadowBackfill(deployments, predictions, shadowRunner, shadowStore,
+                metrics.registry(), clock, settings.shadowBackfillPercent()));
+        reviews.onReviewed(backfill::wake);
+        var probes = new LatencyProbes(models, predictions);
+        var comparisons = new ComparisonService(deployments, new ComparisonStore(database.jdbi()), probes, clock);
+        var bakes = new BakeWatch(new BakeStore(database.jdbi()), failures, probes, clock);
         PromotionService promotions = remember(new PromotionService(new ContinuousDeploymentStore(database.jdbi()),
-                deployments, shadows, comparisons, registry, models, plugins, scheduling, events, metrics.registry(),
-                clock, settings.dataDir().resolve("extensions").resolve("promotion_policy")));
+                deployments, shadows, comparisons, bakes, registry, models, plugins, scheduling, events,
+                metrics.registry(), clock, settings.dataDir().resolve("extensions").resolve("promotion_policy")));
         reviews.onReviewed(promotions::evaluateSoon);
         scheduling.register(PromotionJob.class, () -> new PromotionJob(promotions));
 

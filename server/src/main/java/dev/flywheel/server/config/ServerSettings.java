@@ -31,6 +31,9 @@ import java.util.Properties;
  * @param shadowIdlePriority whether shadow models run at the operating system's lowest CPU priority (the default),
  *     so that they never take CPU time from the primaries, or at normal priority, so that they keep up even on a
  *     machine the primaries keep busy
+ * @param shadowBackfillPercent the most of one CPU (in percent) that the shadow backfill may use: it runs the shadow,
+ *     at normal priority, on reviewed inputs the idle-priority shadow skipped, so that a busy machine still gathers
+ *     the paired evidence a promotion needs; 0 turns it off
  */
 public record ServerSettings(
         int port,
@@ -46,7 +49,8 @@ public record ServerSettings(
         String publicUrl,
         java.time.Duration triggerInterval,
         java.time.Duration supervisorInterval,
-        boolean shadowIdlePriority) {
+        boolean shadowIdlePriority,
+        int shadowBackfillPercent) {
 
     /** The settings with their names as variable and property, for errors and docs. */
     public enum Key {
@@ -63,7 +67,8 @@ public record ServerSettings(
         PUBLIC_URL("FLYWHEEL_PUBLIC_URL", "flywheel.public-url"),
         TRIGGER_INTERVAL("FLYWHEEL_TRIGGER_INTERVAL", "flywheel.trigger-interval"),
         SUPERVISOR_INTERVAL("FLYWHEEL_SUPERVISOR_INTERVAL", "flywheel.supervisor-interval"),
-        SHADOW_PRIORITY("FLYWHEEL_SHADOW_PRIORITY", "flywheel.shadow-priority");
+        SHADOW_PRIORITY("FLYWHEEL_SHADOW_PRIORITY", "flywheel.shadow-priority"),
+        SHADOW_BACKFILL_PERCENT("FLYWHEEL_SHADOW_BACKFILL_PERCENT", "flywheel.shadow-backfill-percent");
 
         public final String env;
         public final String property;
@@ -117,13 +122,14 @@ public record ServerSettings(
                     + ") must be 'idle' (shadows use only CPU time the primaries leave) or 'normal', not '"
                     + shadowPriority + "'");
         }
+        int backfill = (int) source.number(Key.SHADOW_BACKFILL_PERCENT, 25, 0, 100, errors);
         if (!errors.isEmpty()) {
             throw new InvalidSettingsException(errors);
         }
         return new ServerSettings(port, source.get(Key.HOST).orElse(null), dataDir.toAbsolutePath(), dbUrl,
                 source.get(Key.DB_USER).orElse(null), source.get(Key.DB_PASSWORD).orElse(null), adminToken,
                 pluginsDir.toAbsolutePath(), maxRequest, maxPlugin, source.get(Key.PUBLIC_URL).orElse(null), triggers,
-                supervisor, !shadowPriority.equals("normal"));
+                supervisor, !shadowPriority.equals("normal"), backfill);
     }
 
     /** Whether the database is the embedded H2 one. */
@@ -134,13 +140,15 @@ public record ServerSettings(
     /** A copy with another port (tests and the demo pick a free one). */
     public ServerSettings withPort(int newPort) {
         return new ServerSettings(newPort, host, dataDir, dbUrl, dbUser, dbPassword, adminToken, pluginsDir,
-                maxRequestBytes, maxPluginBytes, publicUrl, triggerInterval, supervisorInterval, shadowIdlePriority);
+                maxRequestBytes, maxPluginBytes, publicUrl, triggerInterval, supervisorInterval, shadowIdlePriority,
+                shadowBackfillPercent);
     }
 
     /** A copy with other scheduling intervals (tests run the loop faster). */
     public ServerSettings withIntervals(java.time.Duration triggers, java.time.Duration supervisor) {
         return new ServerSettings(port, host, dataDir, dbUrl, dbUser, dbPassword, adminToken, pluginsDir,
-                maxRequestBytes, maxPluginBytes, publicUrl, triggers, supervisor, shadowIdlePriority);
+                maxRequestBytes, maxPluginBytes, publicUrl, triggers, supervisor, shadowIdlePriority,
+                shadowBackfillPercent);
     }
 
     private record Source(Properties props, Map<String, String> env) {

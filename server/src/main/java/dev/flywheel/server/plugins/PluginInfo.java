@@ -57,7 +57,8 @@ public record PluginInfo(
     public record SettingInfo(String name, String kind, boolean required, Object defaultValue, String description,
             List<String> allowedValues, Double minimum, Double maximum) {
 
-        static List<SettingInfo> of(ConfigSchema schema) {
+        /** A schema as the API shows it: to plugins' extensions, and to the core's own settings forms. */
+        public static List<SettingInfo> of(ConfigSchema schema) {
             return schema.properties().stream().map(SettingInfo::of).toList();
         }
 

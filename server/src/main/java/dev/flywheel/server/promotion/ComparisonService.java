@@ -4,6 +4,7 @@ import dev.flywheel.server.config.Durations;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.serving.Deployment;
 import dev.flywheel.server.serving.DeploymentService;
+import dev.flywheel.spi.promotion.LatencyProbe;
 import dev.flywheel.spi.promotion.ShadowComparison;
 import java.time.Clock;
 import java.time.Duration;
@@ -11,6 +12,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -25,6 +27,7 @@ public final class ComparisonService {
 
     private final DeploymentService deployments;
     private final ComparisonStore store;
+    private final LatencyProbes probes;
     private final Clock clock;
 
     /**
@@ -54,6 +57,30 @@ public final class ComparisonService {
     public record Latency(Double p50, Double p95) {}
 
     /**
+     * Both models' forward passes timed back to back on the same inputs ({@link LatencyProbes}): the like-for-like
+     * latency comparison that guardrails use. Numbers are {@code null} until measured.
+     *
+     * @param pairs inputs both were timed on
+     * @param primaryMedianMs the primary's median pass time
+     * @param shadowMedianMs the shadow's median pass time
+     * @param medianRatio the median of shadow / primary per input
+     * @param ratioCi95 a 95% interval of that median, or {@code null} with too few pairs
+     */
+    public record Probe(int pairs, Double primaryMedianMs, Double shadowMedianMs, Double medianRatio,
+            List<Double> ratioCi95) {
+
+        static Probe of(LatencyProbe p) {
+            return new Probe(p.pairs(), finite(p.primaryMedianMillis()), finite(p.shadowMedianMillis()),
+                    finite(p.medianRatio()), Double.isFinite(p.ratioCi95Low())
+                            ? List.of(p.ratioCi95Low(), p.ratioCi95High()) : null);
+        }
+
+        private static Double finite(double v) {
+            return Double.isFinite(v) ? v : null;
+        }
+    }
+
+    /**
      * The numbers of one window.
      *
      * @param requests inputs given to the shadow: run, failed, skipped or still pending
@@ -72,13 +99,19 @@ public final class ComparisonService {
      * @param primaryAccuracy the primary's accuracy on the paired reviewed inputs, or {@code null}
      * @param shadowAccuracy the shadow's, or {@code null}
      * @param mcnemar the test on the paired reviewed inputs
-     * @param primaryLatencyMs the primary's latency
-     * @param shadowLatencyMs the shadow's latency
+     * @param primaryLatencyMs the primary's latency as served
+     * @param shadowLatencyMs the shadow's pass time as it ran beside the primary, at the lowest CPU priority (on a busy
+     *     machine it includes waiting for a CPU: the load, not the model)
+     * @param shadowQueueWaitMs how long inputs waited in the shadow's queue before their pass began
+     * @param reviewedAwaitingShadow inputs a person accepted or corrected that the shadow skipped and the backfill is
+     *     running now, after which they count in {@code pairedReviewed}
+     * @param backfilled shadow answers made later from stored inputs by the backfill
      */
     public record Stats(long requests, long compared, long agreements, Double agreementRate, long errors, long skips,
             long pending, Double errorRate, long pairedReviewed, long bothCorrect, long primaryOnlyCorrect,
             long shadowOnlyCorrect, long bothWrong, Accuracy primaryAccuracy, Accuracy shadowAccuracy,
-            McNemar mcnemar, Latency primaryLatencyMs, Latency shadowLatencyMs) {}
+            McNemar mcnemar, Latency primaryLatencyMs, Latency shadowLatencyMs, Latency shadowQueueWaitMs,
+            long reviewedAwaitingShadow, long backfilled) {}
 
     /**
      * One time bucket.
@@ -98,15 +131,20 @@ public final class ComparisonService {
      * @param shadowSince when the shadow was set: the comparison counts from here
      * @param asOf when it was computed
      * @param overall everything since the shadow was set
+     * @param latencyProbe both models timed back to back on the same inputs, as the promoter last measured them
+     * @param notes sentences for people on what the numbers mean now: skips and why, evidence on its way, which
+     *     latency is like for like
      * @param bucket the bucket size, ISO-8601
      * @param buckets the last buckets, oldest first, none before the shadow was set
      */
     public record Comparison(String deploymentId, String primaryModelVersionId, String shadowModelVersionId,
-            Instant shadowSince, Instant asOf, Stats overall, String bucket, List<BucketStats> buckets) {}
+            Instant shadowSince, Instant asOf, Stats overall, Probe latencyProbe, List<String> notes, String bucket,
+            List<BucketStats> buckets) {}
 
-    public ComparisonService(DeploymentService deployments, ComparisonStore store, Clock clock) {
+    public ComparisonService(DeploymentService deployments, ComparisonStore store, LatencyProbes probes, Clock clock) {
         this.deployments = deployments;
         this.store = store;
+        this.probes = probes;
         this.clock = clock;
     }
 
@@ -131,7 +169,10 @@ public final class ComparisonService {
         // Includes the current second, so that a prediction made just now is counted.
         Instant until = now.plusSeconds(1);
         Instant since = d.shadowSince();
-        Stats overall = stats(store.window(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId(), since, until));
+        ComparisonStore.Window window = store.window(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId(), since,
+                until);
+        Stats overall = stats(window);
+        LatencyProbe probe = probes.current(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId());
 
         long seconds = size.getSeconds();
         long last = Math.floorDiv(now.getEpochSecond(), seconds);
@@ -143,25 +184,57 @@ public final class ComparisonService {
             found.put(b.index(), b.window());
         }
         var out = new ArrayList<BucketStats>();
-        ComparisonStore.Window empty = new ComparisonStore.Window(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, null, null,
-                null);
         for (long i = first; i <= last; i++) {
             out.add(new BucketStats(Instant.ofEpochSecond(i * seconds), Instant.ofEpochSecond((i + 1) * seconds),
-                    stats(found.getOrDefault(i, empty))));
+                    stats(found.getOrDefault(i, ComparisonStore.Window.EMPTY))));
         }
         return new Comparison(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId(), since, now, overall,
-                size.toString(), out);
+                Probe.of(probe), notes(window, probe), size.toString(), out);
     }
 
-    /** What a promotion policy is given: the current pair since the shadow was set. */
+    /**
+     * What a promotion policy is given: the current pair since the shadow was set, with both models' passes timed
+     * back to back (another round of that when one is due).
+     */
     public ShadowComparison forPolicy(Deployment d) {
         Instant now = clock.instant();
         ComparisonStore.Window w = store.window(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId(),
                 d.shadowSince(), now.plusSeconds(1));
+        LatencyProbe probe = probes.measure(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId());
         return new ShadowComparison(d.primaryModelVersionId(), d.shadowModelVersionId(),
                 Duration.between(d.shadowSince(), now), w.compared(), w.agreements(), w.paired(), w.bothCorrect(),
                 w.primaryOnly(), w.shadowOnly(), w.bothWrong(), w.requests() - w.skips(), w.errors(), w.skips(),
-                w.primaryP95() == null ? 0 : w.primaryP95(), w.shadowP95() == null ? 0 : w.shadowP95());
+                w.primaryP95() == null ? 0 : w.primaryP95(), w.shadowP95() == null ? 0 : w.shadowP95(), probe,
+                w.awaiting());
+    }
+
+    /** The sentences that keep a person from misreading the numbers. */
+    static List<String> notes(ComparisonStore.Window w, LatencyProbe probe) {
+        var notes = new ArrayList<String>();
+        if (w.skips() > 0) {
+            notes.add(String.format(Locale.ROOT, "The shadow skipped %d of %d inputs (%.0f%%): it runs at the lowest "
+                    + "CPU priority so that it never slows the primary, and its queue filled while the machine was "
+                    + "busy. A skip is neither an error nor latency.", w.skips(), w.requests(),
+                    100.0 * w.skips() / w.requests()));
+        }
+        if (w.awaiting() > 0 || w.backfilled() > 0) {
+            notes.add(w.awaiting() + " reviewed inputs that the shadow skipped are waiting to be run from their stored "
+                    + "payloads, after which they count as paired evidence; " + w.backfilled() + " were run so far.");
+        }
+        if (probe.pairs() == 0) {
+            notes.add("The two models' forward passes have not been timed back to back yet; the promoter does so when "
+                    + "it next evaluates. Latency guardrails use that measurement, not the latencies as served.");
+        } else {
+            notes.add(String.format(Locale.ROOT, "Timed back to back on the same %d inputs, the shadow's forward pass "
+                    + "takes %.2fx the primary's (median %s ms vs %s ms). That is the like-for-like latency; the shadow's "
+                    + "latency as served includes its queue wait and idle priority.", probe.pairs(), probe.medianRatio(),
+                    millis(probe.shadowMedianMillis()), millis(probe.primaryMedianMillis())));
+        }
+        return notes;
+    }
+
+    private static String millis(double ms) {
+        return String.format(Locale.ROOT, ms >= 10 ? "%.0f" : ms >= 1 ? "%.1f" : "%.3f", ms);
     }
 
     private Deployment requireShadow(String deploymentId) {
@@ -180,7 +253,8 @@ public final class ComparisonService {
                 w.shadowOnly(), w.bothWrong(), accuracy(w.bothCorrect() + w.primaryOnly(), w.paired()),
                 accuracy(w.bothCorrect() + w.shadowOnly(), w.paired()),
                 new McNemar(w.primaryOnly(), w.shadowOnly(), Statistics.mcNemarExactP(w.primaryOnly(), w.shadowOnly())),
-                new Latency(w.primaryP50(), w.primaryP95()), new Latency(w.shadowP50(), w.shadowP95()));
+                new Latency(w.primaryP50(), w.primaryP95()), new Latency(w.shadowP50(), w.shadowP95()),
+                new Latency(w.waitP50(), w.waitP95()), w.awaiting(), w.backfilled());
     }
 
     private static Double ratio(long k, long n) {

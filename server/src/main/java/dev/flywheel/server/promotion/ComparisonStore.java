@@ -15,6 +15,8 @@ public final class ComparisonStore {
 
     /** A reviewed ground truth: an accepted or corrected review (a rejection says nothing about the label). */
     private static final String REVIEWED = "shadow_status = 'ok' AND review_action IN ('accept', 'correct')";
+    /** A shadow answer made beside the primary, not later by the backfill: its latency and queue wait are live. */
+    private static final String LIVE = "shadow_status = 'ok' AND COALESCE(shadow_backfilled, FALSE) = FALSE";
 
     private static final String AGGREGATES = """
             COUNT(*) AS requests,
@@ -32,13 +34,16 @@ public final class ComparisonStore {
                 AS shadow_only,
             SUM(CASE WHEN %1$s AND label <> reviewed_label AND shadow_label <> reviewed_label THEN 1 ELSE 0 END)
                 AS both_wrong,
+            SUM(CASE WHEN shadow_status IN ('skipped', 'pending') AND review_action IN ('accept', 'correct')
+                THEN 1 ELSE 0 END) AS awaiting,
+            SUM(CASE WHEN shadow_backfilled THEN 1 ELSE 0 END) AS backfilled,
             PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE shadow_status = 'ok') AS primary_p50,
             PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE shadow_status = 'ok') AS primary_p95,
-            PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY shadow_latency_ms) FILTER (WHERE shadow_status = 'ok')
-                AS shadow_p50,
-            PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY shadow_latency_ms) FILTER (WHERE shadow_status = 'ok')
-                AS shadow_p95
-            """.formatted(REVIEWED);
+            PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY shadow_latency_ms) FILTER (WHERE %2$s) AS shadow_p50,
+            PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY shadow_latency_ms) FILTER (WHERE %2$s) AS shadow_p95,
+            PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY shadow_wait_ms) FILTER (WHERE %2$s) AS wait_p50,
+            PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY shadow_wait_ms) FILTER (WHERE %2$s) AS wait_p95
+            """.formatted(REVIEWED, LIVE);
 
     private static final String PAIR = """
             deployment_id = :d AND model_version_id = :primary AND shadow_model_version_id = :shadow
@@ -61,14 +66,25 @@ public final class ComparisonStore {
      * @param primaryOnly paired: only the primary right (McNemar's b)
      * @param shadowOnly paired: only the shadow right (McNemar's c)
      * @param bothWrong paired: both wrong
+     * @param awaiting inputs a person accepted or corrected whose shadow answer is missing (skipped, or pending):
+     *     the backfill is making them into paired evidence
+     * @param backfilled shadow answers the backfill made from stored inputs
      * @param primaryP50 the primary's median latency on compared inputs, ms, or {@code null}
      * @param primaryP95 its 95th percentile
-     * @param shadowP50 the shadow's median latency on compared inputs, ms, or {@code null}
+     * @param shadowP50 the shadow's median latency on inputs it answered beside the primary, ms, or {@code null}
      * @param shadowP95 its 95th percentile
+     * @param waitP50 the median time those inputs waited in the shadow's queue, ms, or {@code null}
+     * @param waitP95 its 95th percentile
      */
     public record Window(long requests, long compared, long agreements, long errors, long skips, long pending,
-            long paired, long bothCorrect, long primaryOnly, long shadowOnly, long bothWrong, Double primaryP50,
-            Double primaryP95, Double shadowP50, Double shadowP95) {}
+            long paired, long bothCorrect, long primaryOnly, long shadowOnly, long bothWrong, long awaiting,
+            long backfilled, Double primaryP50, Double primaryP95, Double shadowP50, Double shadowP95, Double waitP50,
+            Double waitP95) {
+
+        /** Nothing. */
+        static final Window EMPTY = new Window(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, null, null, null, null,
+                null);
+    }
 
     /**
      * One time bucket.
@@ -106,8 +122,9 @@ public final class ComparisonStore {
         return new Window(rs.getLong("requests"), rs.getLong("compared"), rs.getLong("agreements"),
                 rs.getLong("errors"), rs.getLong("skips"), rs.getLong("pending"), rs.getLong("paired"),
                 rs.getLong("both_correct"), rs.getLong("primary_only"), rs.getLong("shadow_only"),
-                rs.getLong("both_wrong"), nullable(rs, "primary_p50"), nullable(rs, "primary_p95"),
-                nullable(rs, "shadow_p50"), nullable(rs, "shadow_p95"));
+                rs.getLong("both_wrong"), rs.getLong("awaiting"), rs.getLong("backfilled"),
+                nullable(rs, "primary_p50"), nullable(rs, "primary_p95"), nullable(rs, "shadow_p50"),
+                nullable(rs, "shadow_p95"), nullable(rs, "wait_p50"), nullable(rs, "wait_p95"));
     }
 
     private static Double nullable(ResultSet rs, String column) throws SQLException {

@@ -5,6 +5,7 @@ import dev.flywheel.server.access.AccessControl;
 import dev.flywheel.server.http.Api;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.Bodies;
+import dev.flywheel.server.plugins.PluginInfo;
 import io.javalin.http.Context;
 import java.util.Map;
 
@@ -61,6 +62,12 @@ public final class PromotionRoutes implements Api.Routes {
                     }
                     ctx.json(promotions.setActive(ctx.pathParam("d"), active, AccessControl.principal(ctx).actor()));
                 });
+        api.get("/api/continuous-deployment/rollback-schema").access(Access.VIEWER).tag("promotion")
+                .summary("The settings of automatic rollback after an automatic promotion (the rollback object of "
+                        + "continuous deployment), as a config schema for forms")
+                .ok("RollbackSchema")
+                .handle(ctx -> ctx.json(Map.of("config_schema",
+                        PluginInfo.SettingInfo.of(RollbackSettings.SCHEMA))));
         api.post("/api/deployments/{d}/promote").access(Access.ENGINEER).tag("promotion")
                 .summary("Promote the shadow: it becomes the primary at once, atomically; the old primary is kept for "
                         + "a rollback")

@@ -65,6 +65,7 @@ public final class PromotionService implements AutoCloseable {
     private final DeploymentService deployments;
     private final ShadowService shadows;
     private final ComparisonService comparisons;
+    private final BakeWatch bakes;
     private final RegistryService registry;
     private final ModelCache models;
     private final PluginHost plugins;
@@ -89,12 +90,14 @@ public final class PromotionService implements AutoCloseable {
     public record NewVersionOutcome(String policy, String action, Deployment deployment) {}
 
     public PromotionService(ContinuousDeploymentStore store, DeploymentService deployments, ShadowService shadows,
-            ComparisonService comparisons, RegistryService registry, ModelCache models, PluginHost plugins,
-            Scheduling scheduling, EventService events, MeterRegistry meters, Clock clock, Path workRoot) {
+            ComparisonService comparisons, BakeWatch bakes, RegistryService registry, ModelCache models,
+            PluginHost plugins, Scheduling scheduling, EventService events, MeterRegistry meters, Clock clock,
+            Path workRoot) {
         this.store = store;
         this.deployments = deployments;
         this.shadows = shadows;
         this.comparisons = comparisons;
+        this.bakes = bakes;
         this.registry = registry;
         this.models = models;
         this.plugins = plugins;
@@ -109,9 +112,10 @@ public final class PromotionService implements AutoCloseable {
 
     /**
      * Sets up or replaces a deployment's continuous deployment. The body holds {@code policy} (default
-     * {@code shadow}), {@code promoter} (default {@code paired}), {@code evaluation_interval} (default 30s) and the
-     * promoter's own settings, validated against its schema. A new configuration is inactive; a replaced one keeps
-     * its state.
+     * {@code shadow}), {@code promoter} (default {@code paired}), {@code evaluation_interval} (default 30s),
+     * {@code rollback} (automatic rollback after an automatic promotion, {@link RollbackSettings}; defaults when
+     * absent) and the promoter's own settings, validated against its schema. A new configuration is inactive; a
+     * replaced one keeps its state.
      *
      * @throws ApiException 400 naming each wrong field
      */
@@ -134,15 +138,18 @@ public final class PromotionService implements AutoCloseable {
         if (interval.compareTo(Duration.ofSeconds(1)) < 0 || interval.compareTo(Duration.ofDays(1)) > 0) {
             throw ApiException.badRequest("invalid_field", "evaluation_interval must be from 1s to 1d");
         }
+        RollbackSettings rollback = rollback(rest.remove("rollback"));
         PromotionPolicyFactory factory = factory(promoter, true);
         ExtensionConfig config = validate(factory, promoter, rest);
-        store.save(deploymentId, policy, promoter, config.asMap(), interval.toString(), actor, clock.instant());
+        store.save(deploymentId, policy, promoter, config.asMap(), interval.toString(), rollback.asMap(), actor,
+                clock.instant());
         ContinuousDeployment saved = get(deploymentId);
         var data = new LinkedHashMap<String, Object>();
         data.put("policy", policy);
         data.put("promoter", promoter);
         data.put("settings", config.asMap());
         data.put("evaluation_interval", interval.toString());
+        data.put("rollback", rollback.asMap());
         data.put("active", saved.active());
         events.event("continuous_deployment.configured", "continuous deployment of '" + d.name() + "' set up: policy "
                 + policy + ", promoter " + promoter + " " + config.asMap()).actor(actor).deployment(deploymentId)
@@ -166,6 +173,7 @@ public final class PromotionService implements AutoCloseable {
             schedule(cd);
         } else {
             scheduling.cancel(jobName(deploymentId));
+            endBake(cd, d, "continuous deployment was turned off");
         }
         events.event(active ? "continuous_deployment.activated" : "continuous_deployment.deactivated",
                 "continuous deployment of '" + d.name() + "' turned " + (active ? "on" : "off")).actor(actor)
@@ -173,7 +181,7 @@ public final class PromotionService implements AutoCloseable {
         if (active) {
             evaluateSoon(deploymentId);
         }
-        return cd;
+        return get(deploymentId);
     }
 
     /** A deployment's continuous deployment; 404 when it is not set up. */
@@ -289,30 +297,133 @@ public final class PromotionService implements AutoCloseable {
         events.event("deployment.promoted", "version " + v.version() + " of model " + v.modelId()
                 + " is now the primary of deployment '" + d.name() + "' (was " + d.primaryModelVersionId() + "): "
                 + why).actor(actor).deployment(d.id()).subject("model_version", v.id()).data(data).record();
+        boolean automatic = trigger.equals("policy") || trigger.equals("champion");
+        Optional<ContinuousDeployment> cd = store.find(d.id());
+        if (cd.isPresent()) {
+            if (automatic && cd.get().active() && cd.get().rollbackSettings().enabled()) {
+                startBake(d, v.id(), cd.get().rollbackSettings());
+            } else {
+                endBake(cd.get(), d, "the primary was changed by hand");
+            }
+        }
         return after;
+    }
+
+    /** Puts a primary promoted automatically on probation: {@link #evaluate} watches it until its bake ends. */
+    private void startBake(Deployment d, String primary, RollbackSettings settings) {
+        Bake bake = bakes.start(d.id(), primary, d.primaryModelVersionId(), settings);
+        store.setBake(d.id(), bake);
+        var data = new LinkedHashMap<String, Object>();
+        data.put("model_version_id", primary);
+        data.put("previous_model_version_id", d.primaryModelVersionId());
+        data.put("ends_at", bake.endsAt().toString());
+        data.put("rollback", settings.asMap());
+        events.event("deployment.bake_started", "version " + primary + " of deployment '" + d.name() + "' is watched "
+                + "for " + BakeWatch.human(settings.bakePeriod()) + " and rolled back by itself if its errors, "
+                + "forward-pass time or reviewed accuracy fall behind version " + d.primaryModelVersionId() + "'s")
+                .actor("continuous-deployment").deployment(d.id()).subject("model_version", primary).data(data)
+                .record();
+    }
+
+    /** Ends a bake under way without a verdict on the model (someone changed the primary, or turned the loop off). */
+    private void endBake(ContinuousDeployment cd, Deployment d, String why) {
+        Bake b = cd.bake();
+        if (b == null || !b.baking()) {
+            return;
+        }
+        store.setBake(d.id(), b.with(Bake.ENDED, "The bake ended early: " + why + ".", b.checks(),
+                b.servedCountedUntil(), b.served(), clock.instant()));
+        events.event("deployment.bake_ended", "the watch over version " + b.modelVersionId() + " of deployment '"
+                + d.name() + "' ended early: " + why).actor("continuous-deployment").deployment(d.id())
+                .subject("model_version", b.modelVersionId()).data(Map.of("model_version_id", b.modelVersionId()))
+                .record();
     }
 
     /** Restores the primary a promotion replaced. */
     public Deployment rollback(String deploymentId, String actor) {
         Deployment d = deployments.get(deploymentId);
+        Deployment after = restorePrevious(d, actor, "", Map.of());
+        store.find(deploymentId).ifPresent(cd -> endBake(cd, d, "it was rolled back by hand"));
+        return after;
+    }
+
+    private Deployment restorePrevious(Deployment d, String actor, String why, Map<String, Object> extra) {
         String previous = d.previousPrimaryModelVersionId();
         if (previous == null) {
             throw ApiException.conflict("nothing_to_roll_back", "deployment '" + d.name() + "' has no previous primary "
                     + "to restore: it was never promoted, or was already rolled back");
         }
         models.get(previous);
-        Deployment after = deployments.rollback(deploymentId, d.primaryModelVersionId(), previous)
+        Deployment after = deployments.rollback(d.id(), d.primaryModelVersionId(), previous)
                 .orElseThrow(() -> ApiException.conflict("concurrent_change", "the primary of deployment '" + d.name()
                         + "' was changed meanwhile; read it again and retry"));
         Counter.builder("flywheel.rollbacks").description("promotions undone").tag("deployment", d.id())
                 .register(meters).increment();
+        var data = new LinkedHashMap<String, Object>();
+        data.put("primary_model_version_id", previous);
+        data.put("rolled_back_model_version_id", d.primaryModelVersionId());
+        data.putAll(extra);
         events.event("deployment.rolled_back", "deployment '" + d.name() + "' rolled back to version " + previous
-                + " (from " + d.primaryModelVersionId() + ")").warning().actor(actor).deployment(deploymentId)
-                .subject("model_version", previous)
-                .data(Map.of("primary_model_version_id", previous,
-                        "rolled_back_model_version_id", d.primaryModelVersionId()))
-                .record();
+                + " (from " + d.primaryModelVersionId() + ")" + why).warning().actor(actor).deployment(d.id())
+                .subject("model_version", previous).data(data).record();
         return after;
+    }
+
+    /**
+     * Checks the bake under way, if any: a breach restores the previous primary at once and records why, both as the
+     * rollback's event and as the deployment's last rejection; the end of the bake period without one passes it.
+     *
+     * @return the deployment as it is afterwards
+     */
+    private Deployment watchBake(ContinuousDeployment cd, Deployment d) {
+        Bake b = cd.bake();
+        if (b == null || !b.baking()) {
+            return d;
+        }
+        if (!b.modelVersionId().equals(d.primaryModelVersionId())
+                || !b.previousModelVersionId().equals(d.previousPrimaryModelVersionId())) {
+            endBake(cd, d, "the primary was changed by other means");
+            return d;
+        }
+        Bake checked = bakes.check(d.id(), b, cd.rollbackSettings());
+        var data = new LinkedHashMap<String, Object>();
+        data.put("model_version_id", b.modelVersionId());
+        data.put("previous_model_version_id", b.previousModelVersionId());
+        data.put("reason", checked.reason());
+        data.put("checks", checked.checks());
+        switch (checked.status()) {
+            case Bake.ROLLED_BACK -> {
+                Deployment after;
+                try {
+                    after = restorePrevious(d, "bake-watch", ": " + checked.reason(), Map.of("trigger", "bake",
+                            "reason", checked.reason(), "checks", checked.checks()));
+                } catch (ApiException e) {
+                    // Changed meanwhile by someone else: nothing to undo any more.
+                    endBake(cd, d, "the primary changed while it was being rolled back");
+                    return deployments.get(d.id());
+                }
+                store.setBake(d.id(), checked);
+                var rejection = new LinkedHashMap<String, Object>();
+                rejection.put("model_version_id", b.modelVersionId());
+                rejection.put("verdict", "ROLLED_BACK");
+                rejection.put("reason", checked.reason());
+                rejection.put("evidence", checked.checks());
+                rejection.put("at", clock.instant().toString());
+                store.setLastRejection(d.id(), rejection);
+                return after;
+            }
+            case Bake.PASSED -> {
+                store.setBake(d.id(), checked);
+                events.event("deployment.bake_passed", "version " + b.modelVersionId() + " of deployment '" + d.name()
+                        + "' passed its bake: " + checked.reason()).actor("bake-watch").deployment(d.id())
+                        .subject("model_version", b.modelVersionId()).data(data).record();
+                return d;
+            }
+            default -> {
+                store.setBake(d.id(), checked);
+                return d;
+            }
+        }
     }
 
     // ---- decisions -----------------------------------------------------------------------------------------------
@@ -351,7 +462,7 @@ public final class PromotionService implements AutoCloseable {
                 return Optional.empty();
             }
             ContinuousDeployment cd = found.get();
-            Deployment d = deployments.get(deploymentId);
+            Deployment d = watchBake(cd, deployments.get(deploymentId));
             if (d.shadowModelVersionId() == null) {
                 return Optional.empty();
             }
@@ -369,8 +480,17 @@ public final class PromotionService implements AutoCloseable {
                 switch (decision.verdict()) {
                     case PROMOTE -> promoteShadow(d, comparison.shadowVersionId(), actor, "policy",
                             "promoted by promoter '" + cd.promoter() + "': " + decision.reason());
-                    case REJECT -> shadows.remove(deploymentId, comparison.shadowVersionId(), actor,
-                            "rejected by promoter '" + cd.promoter() + "': " + decision.reason());
+                    case REJECT -> {
+                        shadows.remove(deploymentId, comparison.shadowVersionId(), actor,
+                                "rejected by promoter '" + cd.promoter() + "': " + decision.reason());
+                        var rejection = new LinkedHashMap<String, Object>();
+                        rejection.put("model_version_id", comparison.shadowVersionId());
+                        rejection.put("verdict", "REJECT");
+                        rejection.put("reason", decision.reason());
+                        rejection.put("evidence", decision.evidence());
+                        rejection.put("at", clock.instant().toString());
+                        store.setLastRejection(deploymentId, rejection);
+                    }
                     case KEEP_WAITING -> { }
                 }
             } catch (ApiException e) {
@@ -511,6 +631,8 @@ public final class PromotionService implements AutoCloseable {
         m.put("shadow_skips", c.shadowSkips());
         m.put("primary_latency_p95_ms", c.primaryLatencyP95Millis());
         m.put("shadow_latency_p95_ms", c.shadowLatencyP95Millis());
+        m.put("latency_probe", ComparisonService.Probe.of(c.latencyProbe()));
+        m.put("reviewed_awaiting_shadow", c.reviewedAwaitingShadow());
         m.put("shadow_age", c.shadowAge().toString());
         return m;
     }
@@ -550,6 +672,22 @@ public final class PromotionService implements AutoCloseable {
                     "message", err.message())).toList();
             throw new ApiException(400, "invalid_field", "settings of promoter '" + type + "': " + e.getMessage(),
                     Map.of("fields", fields));
+        }
+    }
+
+    private static RollbackSettings rollback(Object value) {
+        if (value != null && !(value instanceof Map<?, ?>)) {
+            throw ApiException.badRequest("invalid_field", "rollback must be an object such as {\"bake_period\": "
+                    + "\"1h\", \"max_accuracy_drop\": 0.05}, or {\"bake_period\": \"0s\"} for none");
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> raw = (Map<String, Object>) value;
+        try {
+            return RollbackSettings.validate(raw);
+        } catch (ConfigValidationException e) {
+            var fields = e.errors().stream().map(err -> Map.<String, Object>of("field", "rollback." + err.field(),
+                    "message", err.message())).toList();
+            throw new ApiException(400, "invalid_field", "rollback: " + e.getMessage(), Map.of("fields", fields));
         }
     }
 

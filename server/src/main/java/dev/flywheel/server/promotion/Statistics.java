@@ -1,8 +1,9 @@
 package dev.flywheel.server.promotion;
 
 /**
- * The two small statistics the live comparison shows: the Wilson score interval of an accuracy, and McNemar's exact
- * test on paired results. The server computes them itself so that the comparison does not depend on which promoter
+ * The small statistics the live comparison and the bake watch use: the Wilson score interval of an accuracy,
+ * McNemar's exact test on paired results, and a one-sided test that one accuracy is lower than another by more than a
+ * tolerance. The server computes them itself so that the comparison does not depend on which promoter
  * plugin is installed (the core never loads plugin classes).
  */
 public final class Statistics {
@@ -60,6 +61,39 @@ public final class Statistics {
         }
         double tail = Math.exp(max + Math.log(sum));
         return Math.min(1.0, 2 * tail);
+    }
+
+    /**
+     * The one-sided p-value that accuracy {@code a} (of {@code na} reviews) is more than {@code tolerance} below
+     * accuracy {@code b} (of {@code nb}, other inputs): the normal approximation to the difference of two independent
+     * proportions, with unpooled variance. Small p: the drop is beyond the tolerance and not chance.
+     */
+    public static double dropBeyondToleranceP(long correctA, long na, long correctB, long nb, double tolerance) {
+        if (na <= 0 || nb <= 0) {
+            return 1.0;
+        }
+        double pa = (double) correctA / na;
+        double pb = (double) correctB / nb;
+        double excess = (pb - pa) - tolerance;
+        double se = Math.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb);
+        if (se == 0) {
+            return excess > 0 ? 0.0 : 1.0;
+        }
+        return upperNormalTail(excess / se);
+    }
+
+    /** P(Z > z) for a standard normal Z, to about 1e-7 relative (Numerical Recipes' Chebyshev fit of erfc). */
+    static double upperNormalTail(double z) {
+        return 0.5 * erfc(z / Math.sqrt(2));
+    }
+
+    private static double erfc(double x) {
+        double z = Math.abs(x);
+        double t = 1 / (1 + 0.5 * z);
+        double r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
+                + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
+                + t * (-0.82215223 + t * 0.17087277)))))))));
+        return x >= 0 ? r : 2 - r;
     }
 
     /** ln Γ(x) for x > 0 (Lanczos approximation, g = 7, n = 9; relative error below 1e-13). */

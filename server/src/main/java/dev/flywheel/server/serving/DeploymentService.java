@@ -10,6 +10,7 @@ import dev.flywheel.server.registry.ModelVersion;
 import dev.flywheel.server.registry.RegistryService;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -128,6 +129,11 @@ public final class DeploymentService {
 
     public Page<Deployment> list(PageRequest page) {
         return page.page(store.list(page.after(), page.fetchSize()), Deployment::id);
+    }
+
+    /** Deployments that have a shadow now, for background work on their shadows. */
+    public List<Deployment> shadowed() {
+        return store.shadowed();
     }
 
     public Deployment get(String id) {

@@ -124,6 +124,12 @@ public final class DeploymentStore {
                 """).bind("after", afterId).bind("limit", limit).map((rs, c) -> map(rs)).list());
     }
 
+    /** Deployments that have a shadow now. */
+    public List<Deployment> shadowed() {
+        return jdbi.withHandle(h -> h.createQuery("SELECT * FROM deployment WHERE shadow_model_version_id IS NOT NULL "
+                + "ORDER BY id").map((rs, c) -> map(rs)).list());
+    }
+
     private static Deployment map(ResultSet rs) throws SQLException {
         Timestamp shadowSince = rs.getTimestamp("shadow_since");
         return new Deployment(rs.getString("id"), rs.getString("name"), rs.getString("primary_model_version_id"),

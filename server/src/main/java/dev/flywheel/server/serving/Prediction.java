@@ -75,11 +75,32 @@ public record Prediction(
      * @param label the shadow's label, when ok
      * @param confidence its probability, when ok
      * @param scores every label's probability, when ok
-     * @param latencyMs how long the shadow model took, when it ran
+     * @param latencyMs how long the shadow's pass took (wall clock; beside the primary it runs at the lowest CPU
+     *     priority, so on a busy machine this includes the time it waited for a CPU), when it ran
      * @param error why it failed or was skipped
+     * @param waitMs how long the input waited in the shadow's queue before its pass started, when it ran beside the
+     *     primary; {@code null} otherwise
+     * @param backfilled whether the result was made later from the stored input (a skipped input that a person
+     *     reviewed) rather than beside the primary
      */
     public record Shadow(String modelVersionId, String status, String label, Double confidence,
-            Map<String, Double> scores, Double latencyMs, String error) {
+            Map<String, Double> scores, Double latencyMs, String error, Double waitMs, boolean backfilled) {
+
+        /** A result made beside the primary, before its queue wait is known. */
+        public Shadow(String modelVersionId, String status, String label, Double confidence, Map<String, Double> scores,
+                Double latencyMs, String error) {
+            this(modelVersionId, status, label, confidence, scores, latencyMs, error, null, false);
+        }
+
+        /** This result, with how long its input waited in the queue. */
+        public Shadow withWait(double millis) {
+            return new Shadow(modelVersionId, status, label, confidence, scores, latencyMs, error, millis, backfilled);
+        }
+
+        /** This result, marked as made by the backfill. */
+        public Shadow asBackfilled() {
+            return new Shadow(modelVersionId, status, label, confidence, scores, latencyMs, error, null, true);
+        }
 
         public static final String PENDING = "pending";
         public static final String OK = "ok";

@@ -45,6 +45,7 @@ public final class PredictionService {
     private final BlobStore blobs;
     private final PredictionWriter writer;
     private final PredictionStore store;
+    private final ModelFailures failures;
     private final MeterRegistry meters;
     private final Clock clock;
     private volatile ShadowHook shadow = ShadowHook.NONE;
@@ -113,7 +114,7 @@ public final class PredictionService {
 
     public PredictionService(DeploymentService deployments, ModelCache models, ModelRuntimes runtimes,
             RegistryService registry, BlobStore blobs, PredictionWriter writer, PredictionStore store,
-            MeterRegistry meters, Clock clock) {
+            ModelFailures failures, MeterRegistry meters, Clock clock) {
         this.deployments = deployments;
         this.models = models;
         this.runtimes = runtimes;
@@ -121,6 +122,7 @@ public final class PredictionService {
         this.blobs = blobs;
         this.writer = writer;
         this.store = store;
+        this.failures = failures;
         this.meters = meters;
         this.clock = clock;
     }
@@ -149,7 +151,7 @@ public final class PredictionService {
         try {
             PredictPayload payload = PredictPayload.parse(contentType, body);
             String versionId = d.primaryModelVersionId();
-            ModelOutput out = run(models.get(versionId), payload, d);
+            ModelOutput out = run(models.get(versionId), payload, d, versionId);
             double latencyMs = Math.round((System.nanoTime() - start) / 1_000.0) / 1_000.0;
             Stored input = store(payload.stored());
             var p = new Prediction(Ids.next("prd"), d.id(), versionId, Prediction.SERVED,
@@ -176,16 +178,18 @@ public final class PredictionService {
         }
     }
 
-    private ModelOutput run(LoadedModel model, PredictPayload payload, Deployment d) {
+    private ModelOutput run(LoadedModel model, PredictPayload payload, Deployment d, String versionId) {
         List<ModelOutput> outputs;
         try {
             outputs = model.predict(List.of(payload.input()));
         } catch (InvalidInputException e) {
             throw ApiException.badRequest("invalid_input", e.getMessage());
         } catch (RuntimeException | LinkageError e) {
+            failures.record(d.id(), versionId, clock.instant());
             throw runtimes.pluginFailed(model, "predicting for deployment " + d.id(), e);
         }
         if (outputs == null || outputs.size() != 1 || outputs.get(0) == null) {
+            failures.record(d.id(), versionId, clock.instant());
             throw runtimes.pluginFailed(model, "predicting for deployment " + d.id(),
                     new IllegalStateException("predict returned " + (outputs == null ? "null" : outputs.size()
                             + " outputs") + " for one input"));

@@ -19,11 +19,11 @@ public final class PredictionStore {
     private static final String COLUMNS = "id, deployment_id, model_version_id, source, status, label, confidence, "
             + "scores_json, latency_ms, input_content_type, input_sha256, input_size, created_at, review_bucket, "
             + "shadow_model_version_id, shadow_status, shadow_label, shadow_confidence, shadow_scores_json, "
-            + "shadow_latency_ms, shadow_error";
-    private static final int COLUMN_COUNT = 21;
+            + "shadow_latency_ms, shadow_error, shadow_wait_ms";
+    private static final int COLUMN_COUNT = 22;
     /** What a read returns: the inserted columns plus what reviews add later (the review store reads them too). */
     public static final String SELECT_COLUMNS = COLUMNS + ", review_action, reviewed_label, reviewed_by, reviewed_at, "
-            + "flag_reason, flagged_by, flagged_at, submitted_at";
+            + "flag_reason, flagged_by, flagged_at, submitted_at, shadow_backfilled";
 
     private final Jdbi jdbi;
     /**
@@ -78,6 +78,7 @@ public final class PredictionStore {
                     ps.setString(p++, sh == null || sh.scores() == null ? null : Json.write(sh.scores()));
                     setDouble(ps, p++, sh == null ? null : sh.latencyMs());
                     ps.setString(p++, sh == null ? null : sh.error());
+                    setDouble(ps, p++, sh == null ? null : sh.waitMs());
                     if (r.inputInline() == null) {
                         ps.setNull(p, Types.BINARY);
                     } else {
@@ -250,7 +251,7 @@ public final class PredictionStore {
         }
         return new Prediction.Shadow(version, rs.getString("shadow_status"), rs.getString("shadow_label"),
                 nullableDouble(rs, "shadow_confidence"), scores, nullableDouble(rs, "shadow_latency_ms"),
-                rs.getString("shadow_error"));
+                rs.getString("shadow_error"), nullableDouble(rs, "shadow_wait_ms"), rs.getBoolean("shadow_backfilled"));
     }
 
     private static Double nullableDouble(ResultSet rs, String column) throws SQLException {

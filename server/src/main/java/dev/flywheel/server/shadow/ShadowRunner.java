@@ -200,6 +200,7 @@ public final class ShadowRunner implements PredictionService.ShadowHook, AutoClo
 
     private ShadowResult run(Task task, ExecutorService forward) throws InterruptedException {
         long start = System.nanoTime();
+        double waitMs = Math.round((start - task.queuedAtNanos()) / 1_000.0) / 1_000.0;
         Prediction.Shadow shadow;
         if (forward == null) {
             shadow = predict(task.shadowVersionId(), task.input(), true);
@@ -213,7 +214,7 @@ public final class ShadowRunner implements PredictionService.ShadowHook, AutoClo
             }
         }
         record(task.deploymentId(), task.primaryLabel(), shadow, System.nanoTime() - start);
-        return new ShadowResult(task.predictionId(), task.deploymentId(), task.primaryLabel(), shadow,
+        return new ShadowResult(task.predictionId(), task.deploymentId(), task.primaryLabel(), shadow.withWait(waitMs),
                 System.nanoTime());
     }
 
@@ -223,6 +224,14 @@ public final class ShadowRunner implements PredictionService.ShadowHook, AutoClo
      */
     Prediction.Shadow predict(String versionId, ModelInput input) {
         return predict(versionId, input, false);
+    }
+
+    /**
+     * Runs a shadow model on one input on the calling thread, at its priority (the backfill's); whatever goes wrong is
+     * an {@code error} result.
+     */
+    Prediction.Shadow predictOnThisThread(String versionId, ModelInput input) {
+        return predict(versionId, input, true);
     }
 
     /**

@@ -26,6 +26,31 @@ class PromotionStatisticsTest {
     }
 
     @Test
+    void theNormalTailMatchesTabulatedValues() {
+        // Python's statistics.NormalDist: 1 - cdf(z).
+        assertThat(Statistics.upperNormalTail(0)).isCloseTo(0.5, within(1e-7));
+        assertThat(Statistics.upperNormalTail(1.0)).isCloseTo(0.15865525393145707, within(1e-7));
+        assertThat(Statistics.upperNormalTail(3.0)).isCloseTo(0.0013498980316301035, within(1e-9));
+        assertThat(Statistics.upperNormalTail(-1.5)).isCloseTo(0.9331927987311419, within(1e-7));
+        assertThat(Statistics.upperNormalTail(5.0)).isCloseTo(2.866515718125129e-07, within(1e-12));
+    }
+
+    @Test
+    void anAccuracyDropBeyondTheToleranceIsSignificantOnlyWithTheNumbersForIt() {
+        // 0.70 on 200 against 0.80 on 300: a drop of 0.10 is 0.05 beyond the tolerance, z = 1.2566, p = 0.1045.
+        assertThat(Statistics.dropBeyondToleranceP(140, 200, 240, 300, 0.05)).isCloseTo(0.10445619087034885,
+                within(1e-6));
+        // The same rates on ten times the reviews: significant.
+        assertThat(Statistics.dropBeyondToleranceP(1400, 2000, 2400, 3000, 0.05)).isLessThan(1e-4);
+        // A drop within the tolerance never is, however many reviews.
+        assertThat(Statistics.dropBeyondToleranceP(7700, 10000, 8000, 10000, 0.05)).isGreaterThan(0.99);
+        // Both without variance: only the size of the drop decides.
+        assertThat(Statistics.dropBeyondToleranceP(0, 40, 100, 100, 0.05)).isZero();
+        assertThat(Statistics.dropBeyondToleranceP(40, 40, 40, 40, 0.05)).isEqualTo(1.0);
+        assertThat(Statistics.dropBeyondToleranceP(0, 0, 40, 40, 0.05)).isEqualTo(1.0);
+    }
+
+    @Test
     void wilsonIntervalMatchesPublishedValues() {
         // Newcombe (1998), table I: 81/263 -> 0.2553 to 0.3662.
         double[] ci = Statistics.wilson(81, 263, Statistics.Z95);

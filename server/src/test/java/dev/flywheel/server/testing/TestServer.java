@@ -77,7 +77,7 @@ public final class TestServer implements AutoCloseable {
     public static ServerSettings settings(TestDatabase db, Path dir, Path plugins) {
         return new ServerSettings(0, "127.0.0.1", dir.resolve("data"), db.url(), db.user(), db.password(), ADMIN_TOKEN,
                 plugins, 64 * 1024, 64L * 1024 * 1024, null, java.time.Duration.ofSeconds(60),
-                java.time.Duration.ofSeconds(1), true);
+                java.time.Duration.ofSeconds(1), true, 25);
     }
 
     /** The plugin jars the build produced, which every server test loads through PF4J. */

@@ -187,6 +187,10 @@ class TrainingPagesBrowserTest {
                 .matches("(?s).*\\d+(\\.\\d)?% .*\\d+(\\.\\d)?%–\\d+(\\.\\d)?%.*");
         browser.waitUntil("the promotion threshold on the chart",
                 () -> !browser.all(By.cssSelector("figure.chart svg line.target")).isEmpty());
+        // Latency as served is told apart from the like-for-like measurement, which the promoter makes when it decides.
+        assertThat(browser.waitFor(By.cssSelector("table.compare [data-row=p95]")).getText()).contains("as served");
+        assertThat(browser.waitFor(By.cssSelector("table.compare [data-row=pass]")).getText()).contains("back to back");
+        assertThat(browser.waitFor(By.cssSelector("[data-notes]")).getText()).contains("timed back to back");
         browser.fullScreenshot("23-comparison");
 
         // Promote and roll back through the dialogs.
@@ -210,6 +214,7 @@ class TrainingPagesBrowserTest {
         browser.waitFor(By.cssSelector("[data-panel=continuous-deployment] [data-action=edit-cd]")).click();
         browser.waitFor(By.cssSelector("[data-promoter-settings] input[name=min_samples]")).sendKeys("50");
         new Select(browser.waitFor(By.cssSelector("[data-promoter-settings] select[name=threshold_mode]"))).selectByValue("relative");
+        browser.waitFor(By.cssSelector("[data-rollback-settings] input[name=bake_period]")).sendKeys("30m");
         browser.waitFor(By.cssSelector("form.cd-form button[type=submit]")).click();
         browser.waitForText(By.cssSelector("[data-panel=continuous-deployment] .notice"), "Continuous deployment saved.");
         JsonNode cd = http.get("/api/deployments/" + dep + "/continuous-deployment", ADMIN).json();
@@ -217,6 +222,12 @@ class TrainingPagesBrowserTest {
         assertThat(cd.path("promoter").asText()).isEqualTo("paired");
         assertThat(cd.at("/settings/min_samples").asInt()).isEqualTo(50);
         assertThat(cd.at("/settings/threshold_mode").asText()).isEqualTo("relative");
+        assertThat(cd.at("/rollback/bake_period").asText()).isEqualTo("PT30M");
+        assertThat(cd.at("/rollback/max_accuracy_drop").asDouble()).isEqualTo(0.05);
+        assertThat(browser.waitFor(By.cssSelector("[data-panel=continuous-deployment] .facts")).getText())
+                .contains("Automatic rollback").contains("30m");
+        assertThat(browser.waitFor(By.cssSelector("[data-panel=continuous-deployment]")).getText())
+                .contains("No automatic promotion yet.");
         browser.waitFor(By.cssSelector("[data-action=toggle-cd]")).click();
         browser.waitForText(By.cssSelector("[data-panel=continuous-deployment] .notice"), "turned on");
         browser.waitFor(By.cssSelector("[data-panel=continuous-deployment] [data-decision]"));
