@@ -339,6 +339,18 @@ public final class PromotionService implements AutoCloseable {
                 .record();
     }
 
+    /** Remembers why a candidate went, so that the deployment shows it after the version is gone. */
+    private void turnedAway(String deploymentId, String versionId, String verdict, String reason,
+            Map<String, Object> evidence) {
+        var rejection = new LinkedHashMap<String, Object>();
+        rejection.put("model_version_id", versionId);
+        rejection.put("verdict", verdict);
+        rejection.put("reason", reason);
+        rejection.put("evidence", evidence);
+        rejection.put("at", clock.instant().toString());
+        store.setLastRejection(deploymentId, rejection);
+    }
+
     /** Restores the primary a promotion replaced. */
     public Deployment rollback(String deploymentId, String actor) {
         Deployment d = deployments.get(deploymentId);
@@ -403,13 +415,7 @@ public final class PromotionService implements AutoCloseable {
                     return deployments.get(d.id());
                 }
                 store.setBake(d.id(), checked);
-                var rejection = new LinkedHashMap<String, Object>();
-                rejection.put("model_version_id", b.modelVersionId());
-                rejection.put("verdict", "ROLLED_BACK");
-                rejection.put("reason", checked.reason());
-                rejection.put("evidence", checked.checks());
-                rejection.put("at", clock.instant().toString());
-                store.setLastRejection(d.id(), rejection);
+                turnedAway(d.id(), b.modelVersionId(), "ROLLED_BACK", checked.reason(), checked.checks());
                 return after;
             }
             case Bake.PASSED -> {
@@ -483,13 +489,8 @@ public final class PromotionService implements AutoCloseable {
                     case REJECT -> {
                         shadows.remove(deploymentId, comparison.shadowVersionId(), actor,
                                 "rejected by promoter '" + cd.promoter() + "': " + decision.reason());
-                        var rejection = new LinkedHashMap<String, Object>();
-                        rejection.put("model_version_id", comparison.shadowVersionId());
-                        rejection.put("verdict", "REJECT");
-                        rejection.put("reason", decision.reason());
-                        rejection.put("evidence", decision.evidence());
-                        rejection.put("at", clock.instant().toString());
-                        store.setLastRejection(deploymentId, rejection);
+                        turnedAway(deploymentId, comparison.shadowVersionId(), "REJECT", decision.reason(),
+                                decision.evidence());
                     }
                     case KEEP_WAITING -> { }
                 }
