@@ -172,7 +172,12 @@ public final class ComparisonService {
         ComparisonStore.Window window = store.window(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId(), since,
                 until);
         Stats overall = stats(window);
+        // Reading the comparison times the first pairs when none are, so that a person sees the like-for-like latency
+        // without continuous deployment; refreshing it is the promoter's (a GET repeats no more than that).
         LatencyProbe probe = probes.current(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId());
+        if (probe.pairs() < LatencyProbes.TARGET_PAIRS) {
+            probe = probes.measure(d.id(), d.primaryModelVersionId(), d.shadowModelVersionId());
+        }
 
         long seconds = size.getSeconds();
         long last = Math.floorDiv(now.getEpochSecond(), seconds);
@@ -222,8 +227,8 @@ public final class ComparisonService {
                     + "payloads, after which they count as paired evidence; " + w.backfilled() + " were run so far.");
         }
         if (probe.pairs() == 0) {
-            notes.add("The two models' forward passes have not been timed back to back yet; the promoter does so when "
-                    + "it next evaluates. Latency guardrails use that measurement, not the latencies as served.");
+            notes.add("The two models' forward passes have not been timed back to back yet: that needs stored inputs "
+                    + "of this deployment. Latency guardrails use that measurement, not the latencies as served.");
         } else {
             notes.add(String.format(Locale.ROOT, "Timed back to back on the same %d inputs, the shadow's forward pass "
                     + "takes %.2fx the primary's (median %s ms vs %s ms). That is the like-for-like latency; the shadow's "

@@ -109,6 +109,12 @@ public abstract class ShadowApiContract extends ShadowContract {
         assertThat(o.path("mcnemar").path("p_value").asDouble()).isEqualTo(Statistics.mcNemarExactP(3, 7));
         assertThat(o.path("primary_latency_ms").path("p50").asDouble()).isPositive();
         assertThat(o.path("shadow_latency_ms").path("p95").asDouble()).isPositive();
+        // Reading the comparison timed both models back to back on the stored inputs: the same network, so a ratio
+        // near 1 however the machine is loaded.
+        JsonNode probe = c.path("latency_probe");
+        assertThat(probe.path("pairs").asInt()).isPositive();
+        assertThat(probe.path("median_ratio").asDouble()).isBetween(0.5, 2.0);
+        assertThat(c.path("notes").toString()).contains("Timed back to back on the same");
         // The shadow was set just now, so the buckets start at its bucket and the last one holds everything.
         JsonNode buckets = c.path("buckets");
         assertThat(buckets.size()).isBetween(1, 2);
