@@ -223,6 +223,7 @@ public final class FlywheelServer implements AutoCloseable {
             config.staticFiles.enableWebjars();
             config.requestLogger.http(metrics::recordRequest);
             config.jetty.modifyServer(server -> {
+                HttpErrors.install(server);
                 // A stop lets the requests in flight finish (up to 30 s) and refuses new ones with 503; only then
                 // does close() flush the prediction writer and close the database.
                 server.insertHandler(new org.eclipse.jetty.server.handler.GracefulHandler());
@@ -235,6 +236,8 @@ public final class FlywheelServer implements AutoCloseable {
                 HttpErrors.checkDatabase(spec, database.availability());
                 access.check(ctx);
                 HttpErrors.checkContentLength(ctx, spec, settings.maxRequestBytes());
+                HttpErrors.checkCharset(ctx);
+                HttpErrors.checkParameters(ctx);
             });
             HttpErrors.register(config.routes, database.availability());
             api = new Api(config.routes);
