@@ -87,6 +87,8 @@ import org.slf4j.LoggerFactory;
 public final class FlywheelServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(FlywheelServer.class);
+    /** How long a stop waits for the requests in flight. */
+    private static final long STOP_TIMEOUT_MS = 30_000;
 
     private final ServerSettings settings;
     private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -149,7 +151,8 @@ public final class FlywheelServer implements AutoCloseable {
                 Math.max(1, Runtime.getRuntime().availableProcessors() / 4), 128, settings.shadowIdlePriority()));
         ModelFailures failures = remember(new ModelFailures(database.jdbi()));
         // Remembered last, so closed first: it flushes every accepted prediction while the database is still open.
-        PredictionWriter writer = remember(new PredictionWriter(predictionStore, 500, 100_000, metrics.registry()));
+        PredictionWriter writer = remember(new PredictionWriter(predictionStore, database.availability(), 500, 100_000,
+                metrics.registry()));
         var predictions = new PredictionService(deployments, models, runtimes, registry, blobs, writer,
                 predictionStore, failures, metrics.registry(), clock);
         writer.beforeInsert(shadowRunner::join);
@@ -231,14 +234,24 @@ public final class FlywheelServer implements AutoCloseable {
             // The UI's third-party JavaScript (lit-html) is served from its WebJar at /webjars/.
             config.staticFiles.enableWebjars();
             config.requestLogger.http(metrics::recordRequest);
+            config.jetty.modifyServer(server -> {
+                HttpErrors.install(server);
+                // A stop lets the requests in flight finish (up to 30 s) and refuses new ones with 503; only then
+                // does close() flush the prediction writer and close the database.
+                server.insertHandler(new org.eclipse.jetty.server.handler.GracefulHandler());
+                server.setStopTimeout(STOP_TIMEOUT_MS);
+            });
             config.routes.beforeMatched(ctx -> {
-                access.check(ctx);
                 // Before the handler runs, the route is known as the matched endpoint, not yet as the last one run.
                 var matched = ctx.endpoints().matchedHttpEndpoint();
                 RouteSpec spec = matched == null ? null : matched.metadata(RouteSpec.class);
+                HttpErrors.checkDatabase(spec, database.availability());
+                access.check(ctx);
                 HttpErrors.checkContentLength(ctx, spec, settings.maxRequestBytes());
+                HttpErrors.checkCharset(ctx);
+                HttpErrors.checkParameters(ctx);
             });
-            HttpErrors.register(config.routes);
+            HttpErrors.register(config.routes, database.availability());
             api = new Api(config.routes);
             routes.forEach(r -> r.register(api));
         });
@@ -290,8 +303,10 @@ public final class FlywheelServer implements AutoCloseable {
     }
 
     /**
-     * Stops accepting requests, lets running ones finish, then closes in reverse order of start: the prediction
-     * writer (flushing every accepted prediction), loaded models and runtimes, the scheduler, plugins, database.
+     * Stops accepting requests, lets running ones finish (Jetty's graceful stop, up to 30 s), then closes in reverse
+     * order of start: the scheduler, the prediction writer (writing every accepted prediction), loaded models and
+     * runtimes, plugins, and the database last. The {@code flywheel server} command calls it from its shutdown hook;
+     * H2's own hook is off (see {@link Database#H2_OPTIONS}), so nothing closes the database under the writer.
      */
     @Override
     public synchronized void close() {

@@ -22,6 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class TokenService {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TokenService.class);
+
     /** Every secret starts with this, so leaked tokens are easy to spot in logs and by secret scanners. */
     public static final String SECRET_PREFIX = "fw_";
 
@@ -58,18 +60,37 @@ public final class TokenService {
      */
     public Optional<String> bootstrapAdmin(String configuredSecret) {
         if (configuredSecret != null) {
-            if (store.findByHash(hash(configuredSecret)).isEmpty()) {
+            Optional<Token> existing = store.findByHash(hash(configuredSecret));
+            if (existing.isEmpty()) {
                 store.insert(new Token(Ids.next("tok"), "bootstrap-admin", Role.ADMIN, null, null, null, clock.instant(),
                         null, null), hash(configuredSecret));
                 events.event("token.created", "admin token created from FLYWHEEL_ADMIN_TOKEN").record();
+            } else if (!existing.get().activeAt(clock.instant()) && store.countActiveAdmins(clock.instant()) == 0) {
+                // A revoked secret is never brought back by a restart; the operator makes a new one on the host.
+                LOG.warn("FLYWHEEL_ADMIN_TOKEN names a revoked or expired token and no admin token works; create one "
+                        + "with 'flywheel admin reset-token' on this host (see the operator guide)");
             }
             return Optional.empty();
         }
-        if (store.countActiveAdmins() > 0) {
+        if (store.countActiveAdmins(clock.instant()) > 0) {
             return Optional.empty();
         }
         Created created = create("bootstrap-admin", Role.ADMIN, null, null, null, null);
         return Optional.of(created.secret());
+    }
+
+    /**
+     * Creates a new admin token for an operator who has lost every admin secret ({@code flywheel admin reset-token},
+     * run on the server host with the server's settings). Other tokens are left as they are.
+     *
+     * @param name what the token is for
+     * @param actor who asked, for the audit trail
+     */
+    public Created resetAdmin(String name, String actor) {
+        Created created = create(name, Role.ADMIN, null, null, null, null);
+        events.event("token.reset", "admin token '" + created.token().name() + "' created on the server host "
+                + "(flywheel admin reset-token)").actor(actor).subject("token", created.token().id()).record();
+        return created;
     }
 
     /**
@@ -147,19 +168,24 @@ public final class TokenService {
         return store.find(id).orElseThrow(() -> ApiException.notFound("token", id));
     }
 
-    /** Revokes a token; it stops working at once on this server. */
+    /**
+     * Revokes a token; it stops working at once on this server. The last live admin token cannot be revoked (expired
+     * ones do not count), however many revocations run at once.
+     */
     public Token revoke(String id, Principal by) {
         Token token = get(id);
         if (token.revokedAt() != null) {
             return token;
         }
-        if (token.role() == Role.ADMIN && store.countActiveAdmins() <= 1) {
+        TokenStore.Revocation done = store.revokeUnlessLastAdmin(id, clock.instant());
+        if (done == TokenStore.Revocation.LAST_ADMIN) {
             throw ApiException.conflict("last_admin", "cannot revoke the last admin token; create another admin first");
         }
-        store.revoke(id, clock.instant());
         cache.values().removeIf(c -> c.token().id().equals(id));
-        events.event("token.revoked", "token '" + token.name() + "' revoked")
-                .actor(by.actor()).subject("token", id).record();
+        if (done == TokenStore.Revocation.REVOKED) {
+            events.event("token.revoked", "token '" + token.name() + "' revoked")
+                    .actor(by.actor()).subject("token", id).record();
+        }
         return get(id);
     }
 

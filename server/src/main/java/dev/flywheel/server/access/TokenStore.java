@@ -6,6 +6,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /** The {@code api_token} table. */
@@ -52,16 +53,46 @@ public final class TokenStore {
                 """).bind("after", afterId).bind("limit", limit).map((rs, c) -> map(rs)).list());
     }
 
-    public boolean revoke(String id, Instant at) {
-        return jdbi.withHandle(h -> h.createUpdate(
-                "UPDATE api_token SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL")
-                .bind("id", id).bind("at", ts(at)).execute()) == 1;
+    private static boolean revoke(Handle h, String id, Instant at) {
+        return h.createUpdate("UPDATE api_token SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL")
+                .bind("id", id).bind("at", ts(at)).execute() == 1;
     }
 
-    public long countActiveAdmins() {
-        return jdbi.withHandle(h -> h.createQuery(
-                "SELECT COUNT(*) FROM api_token WHERE role = 'admin' AND revoked_at IS NULL")
-                .mapTo(Long.class).one());
+    /** What {@link #revokeUnlessLastAdmin} did. */
+    public enum Revocation { REVOKED, ALREADY_REVOKED, LAST_ADMIN }
+
+    /**
+     * Revokes a token unless it is the last live admin token. The check and the revocation are one transaction under
+     * the {@code admin_tokens} lock, so concurrent revocations of different admin tokens take turns and the last one
+     * sees that the others are gone (a count outside the lock saw them all still live, and all succeeded).
+     */
+    public Revocation revokeUnlessLastAdmin(String id, Instant at) {
+        return jdbi.inTransaction(h -> {
+            h.createQuery("SELECT name FROM server_lock WHERE name = 'admin_tokens' FOR UPDATE").mapTo(String.class)
+                    .one();
+            // Read after the lock, so it sees every revocation committed before this one got the lock.
+            Optional<Token> token = h.createQuery("SELECT * FROM api_token WHERE id = :id").bind("id", id)
+                    .map((rs, c) -> map(rs)).findOne();
+            if (token.isEmpty() || token.get().revokedAt() != null) {
+                return Revocation.ALREADY_REVOKED;
+            }
+            if (token.get().role() == Role.ADMIN && token.get().activeAt(at) && countActiveAdmins(h, at, id) == 0) {
+                return Revocation.LAST_ADMIN;
+            }
+            return revoke(h, id, at) ? Revocation.REVOKED : Revocation.ALREADY_REVOKED;
+        });
+    }
+
+    /** Admin tokens that work at that time: neither revoked nor expired. */
+    public long countActiveAdmins(Instant now) {
+        return jdbi.withHandle(h -> countActiveAdmins(h, now, null));
+    }
+
+    private static long countActiveAdmins(Handle h, Instant now, String except) {
+        return h.createQuery("""
+                SELECT COUNT(*) FROM api_token WHERE role = 'admin' AND revoked_at IS NULL
+                AND (expires_at IS NULL OR expires_at > :now) AND (CAST(:except AS VARCHAR) IS NULL OR id <> :except)
+                """).bind("now", ts(now)).bind("except", except).mapTo(Long.class).one();
     }
 
     private static Timestamp ts(Instant i) {

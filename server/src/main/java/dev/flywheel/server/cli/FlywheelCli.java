@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
         versionProvider = FlywheelCli.Version.class,
         description = "Flywheel: models that improve themselves. Capture predictions, review them, retrain, "
                 + "shadow and promote.",
-        subcommands = {ServerCommand.class, DemoCommand.class, JobCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServerCommand.class, DemoCommand.class, AdminCommand.class, JobCommand.class,
+            CommandLine.HelpCommand.class})
 public final class FlywheelCli implements Runnable {
 
     @CommandLine.Spec

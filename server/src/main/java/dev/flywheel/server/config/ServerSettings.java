@@ -144,6 +144,13 @@ public record ServerSettings(
                 shadowBackfillPercent);
     }
 
+    /** A copy on another database URL (tests that put a proxy between the server and PostgreSQL). */
+    public ServerSettings withDbUrl(String url) {
+        return new ServerSettings(port, host, dataDir, url, dbUser, dbPassword, adminToken, pluginsDir,
+                maxRequestBytes, maxPluginBytes, publicUrl, triggerInterval, supervisorInterval, shadowIdlePriority,
+                shadowBackfillPercent);
+    }
+
     /** A copy with other scheduling intervals (tests run the loop faster). */
     public ServerSettings withIntervals(java.time.Duration triggers, java.time.Duration supervisor) {
         return new ServerSettings(port, host, dataDir, dbUrl, dbUser, dbPassword, adminToken, pluginsDir,

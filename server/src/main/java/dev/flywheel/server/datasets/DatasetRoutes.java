@@ -5,10 +5,10 @@ import dev.flywheel.server.access.AccessControl;
 import dev.flywheel.server.http.Api;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.Bodies;
+import dev.flywheel.server.http.MultipartForm;
 import dev.flywheel.server.http.PageRequest;
 import dev.flywheel.server.http.QueryParams;
 import io.javalin.http.Context;
-import io.javalin.http.UploadedFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -108,7 +108,8 @@ public final class DatasetRoutes implements Api.Routes {
         var principal = AccessControl.principal(ctx);
         DatasetItem item;
         if (contentType.startsWith("multipart/form-data")) {
-            UploadedFile file = ctx.uploadedFile("file");
+            var form = MultipartForm.read(ctx, "the parts 'file' (a PNG or JPEG image), 'label' and 'split' (optional)");
+            MultipartForm.File file = form.file("file");
             if (file == null) {
                 throw ApiException.badRequest("invalid_field", "the multipart field 'file' with the image is missing");
             }
@@ -118,7 +119,8 @@ public final class DatasetRoutes implements Api.Routes {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            item = datasets.addImage(ctx.pathParam("dv"), bytes, ctx.formParam("label"), ctx.formParam("split"), principal);
+            item = datasets.addImage(ctx.pathParam("dv"), bytes, form.text("label", MultipartForm.MAX_FIELD_BYTES),
+                    form.text("split", MultipartForm.MAX_FIELD_BYTES), principal);
         } else if (contentType.startsWith("application/json")) {
             var req = Bodies.json(ctx, AddItemRequest.class);
             item = datasets.addFeatures(ctx.pathParam("dv"), req.features(), req.label(), req.split(), principal);

@@ -1,6 +1,8 @@
 package dev.flywheel.server.http;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
@@ -8,7 +10,10 @@ import io.javalin.http.Context;
 import java.io.IOException;
 import java.util.stream.Collectors;
 
-/** Reads request bodies, turning every way they can be wrong into a 400 that names the problem. */
+/**
+ * Reads request bodies: exactly one JSON object each, turning every way they can be wrong into a 400 that names the
+ * problem.
+ */
 public final class Bodies {
 
     private Bodies() {}
@@ -19,22 +24,53 @@ public final class Bodies {
         if (body.length == 0) {
             throw ApiException.badRequest("invalid_json", "a JSON body is required");
         }
-        try {
-            T value = Json.mapper().readValue(body, type);
+        try (JsonParser parser = Json.mapper().createParser(body)) {
+            // Every body is an object. Jackson would otherwise build a one-field record from a bare scalar, so that
+            // the body `true` passed as {"active": true}.
+            JsonToken first = parser.nextToken();
+            if (first != JsonToken.START_OBJECT) {
+                throw ApiException.badRequest("invalid_json", "the body must be a JSON object {...}, not "
+                        + (first == null ? "nothing" : describe(first)));
+            }
+            T value = Json.mapper().readValue(parser, type);
             if (value == null) {
                 throw ApiException.badRequest("invalid_json", "a JSON object is required, not null");
             }
+            requireEnd(parser);
             return value;
         } catch (UnrecognizedPropertyException e) {
             throw ApiException.badRequest("invalid_field", "unknown field '" + e.getPropertyName() + "'; known fields: "
                     + e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", ")));
         } catch (MismatchedInputException e) {
             throw ApiException.badRequest("invalid_field", fieldPath(e) + describe(e));
+        } catch (JsonMappingException e) {
+            throw ApiException.badRequest("invalid_field", fieldPath(e) + e.getOriginalMessage());
         } catch (JsonProcessingException e) {
             throw ApiException.badRequest("invalid_json", "the body is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw ApiException.badRequest("invalid_json", "the body could not be read: " + e.getMessage());
         }
+    }
+
+    /**
+     * Refuses anything after the one JSON value of a body ({@code {...} trailing}, two documents): a parser stops at
+     * the end of the first value, and such a body would otherwise be accepted, or stored, as if it were valid.
+     */
+    public static void requireEnd(JsonParser parser) throws IOException {
+        if (parser.nextToken() != null) {
+            throw ApiException.badRequest("invalid_json", "the body holds more than one JSON value; send exactly one");
+        }
+    }
+
+    private static String describe(JsonToken token) {
+        return switch (token) {
+            case START_ARRAY -> "a list";
+            case VALUE_STRING -> "a string";
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";
+            case VALUE_TRUE, VALUE_FALSE -> "true or false";
+            case VALUE_NULL -> "null";
+            default -> "'" + token.asString() + "'";
+        };
     }
 
     private static String fieldPath(JsonMappingException e) {

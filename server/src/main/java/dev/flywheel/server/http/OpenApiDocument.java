@@ -90,6 +90,11 @@ public final class OpenApiDocument {
             }
             if (spec.requestBody() != null) {
                 error(responses, 413, "Body larger than the limit");
+                error(responses, 415, "A media type or charset this route does not take (JSON is UTF-8)");
+            }
+            if (spec.access() != Access.PUBLIC) {
+                error(responses, 503, "The database cannot be reached, or the server is stopping or overloaded; "
+                        + "nothing was changed. Retry after the Retry-After header's seconds");
             }
         });
         doc.set("components", components());

@@ -13,6 +13,8 @@ import java.util.function.Supplier;
 /** {@code /health}, {@code /metrics} and {@code /openapi.json}: open to monitoring without a token. */
 public final class SystemRoutes implements Api.Routes {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SystemRoutes.class);
+
     private final Database database;
     private final Scheduling scheduling;
     private final Metrics metrics;
@@ -48,13 +50,21 @@ public final class SystemRoutes implements Api.Routes {
     private void health(Context ctx) {
         Map<String, Object> checks = new LinkedHashMap<>();
         boolean ok = true;
-        try {
-            database.jdbi().withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one());
-            checks.put("database", Map.of("status", "up", "kind", database.isPostgres() ? "postgresql" : "h2"));
-        } catch (RuntimeException e) {
-            ok = false;
-            checks.put("database", Map.of("status", "down", "error", String.valueOf(e.getMessage())));
+        String kind = database.isPostgres() ? "postgresql" : "h2";
+        // While the database is known to be down, say so at once; the availability probe notices its return.
+        boolean up = database.availability().isUp();
+        if (up) {
+            try {
+                database.jdbi().withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one());
+            } catch (RuntimeException e) {
+                LOG.warn("health check: the database does not answer: {}", e.toString());
+                database.availability().report(e);
+                up = false;
+            }
         }
+        ok &= up;
+        checks.put("database", up ? Map.of("status", "up", "kind", kind)
+                : Map.of("status", "down", "kind", kind, "error", "the database cannot be reached; see the server's log"));
         boolean scheduler = scheduling.isRunning();
         ok &= scheduler;
         checks.put("scheduler", Map.of("status", scheduler ? "up" : "down", "instance_id", scheduling.instanceId()));
@@ -62,6 +72,9 @@ public final class SystemRoutes implements Api.Routes {
         body.put("status", ok ? "up" : "down");
         body.put("version", version);
         body.put("checks", checks);
+        if (!ok) {
+            ctx.header("Retry-After", "5");
+        }
         ctx.status(ok ? 200 : 503).json(body);
     }
 }

@@ -16,16 +16,23 @@ import org.jdbi.v3.sqlobject.SqlObjectPlugin;
  */
 public final class Database implements AutoCloseable {
 
-    /** H2 options that make it accept the PostgreSQL dialect the migrations and Quartz use. */
-    public static final String H2_OPTIONS = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH";
+    /**
+     * H2 options: the PostgreSQL dialect the migrations and Quartz use, and no closing of the database by H2's own
+     * JVM shutdown hook. That hook runs beside the server's and closed the database while the server was still
+     * writing the predictions it had accepted; the server closes it itself, last (see {@link #close}).
+     */
+    public static final String H2_OPTIONS = ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH"
+            + ";DB_CLOSE_ON_EXIT=FALSE";
 
     private final HikariDataSource dataSource;
     private final Jdbi jdbi;
     private final boolean postgres;
+    private final DatabaseAvailability availability;
 
     private Database(HikariDataSource dataSource, boolean postgres) {
         this.dataSource = dataSource;
         this.postgres = postgres;
+        this.availability = new DatabaseAvailability(dataSource);
         this.jdbi = Jdbi.create(dataSource).installPlugin(new SqlObjectPlugin());
     }
 
@@ -70,7 +77,9 @@ public final class Database implements AutoCloseable {
         config.setMinimumIdle(2);
         // Fail the start quickly with the driver's own message when the database is unreachable.
         config.setInitializationFailTimeout(10_000);
-        config.setConnectionTimeout(10_000);
+        // How long a request waits for a connection. When the database goes away, the requests already waiting wait
+        // this long once; after that DatabaseAvailability answers 503 at once until the database is back.
+        config.setConnectionTimeout(5_000);
         var ds = new HikariDataSource(config);
         try {
             Flyway.configure()
@@ -93,6 +102,11 @@ public final class Database implements AutoCloseable {
         return dataSource;
     }
 
+    /** Whether the database can be reached, as the server last saw it. */
+    public DatabaseAvailability availability() {
+        return availability;
+    }
+
     /** Whether this is PostgreSQL (Quartz clusters there; H2 is single-node). */
     public boolean isPostgres() {
         return postgres;
@@ -100,6 +114,7 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
+        availability.close();
         dataSource.close();
     }
 }

@@ -144,11 +144,12 @@ public final class PluginHost implements AutoCloseable {
         Path incoming;
         try {
             incoming = Files.createTempFile(pluginsDir, ".incoming-", ".jar.part");
-            Files.copy(jar, incoming, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot store the uploaded plugin", e);
         }
         try {
+            // Inside the try, so that an upload that breaks off (a bad chunk, a client gone) leaves no file behind.
+            Files.copy(jar, incoming, StandardCopyOption.REPLACE_EXISTING);
             Manifest manifest;
             try (JarFile jf = new JarFile(incoming.toFile())) {
                 manifest = jf.getManifest();

@@ -5,9 +5,9 @@ import dev.flywheel.server.access.AccessControl;
 import dev.flywheel.server.http.Api;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.LimitedInputStream;
+import dev.flywheel.server.http.MultipartForm;
 import dev.flywheel.server.http.Page;
 import io.javalin.http.Context;
-import io.javalin.http.UploadedFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -70,7 +70,7 @@ public final class PluginRoutes implements Api.Routes {
         String contentType = ctx.contentType() == null ? "" : ctx.contentType();
         PluginInfo info;
         if (contentType.startsWith("multipart/form-data")) {
-            UploadedFile file = ctx.uploadedFile("file");
+            MultipartForm.File file = MultipartForm.read(ctx, "the part 'file' (the plugin jar)").file("file");
             if (file == null) {
                 throw ApiException.badRequest("invalid_field", "the multipart field 'file' with the plugin jar is missing");
             }

@@ -24,6 +24,13 @@ public final class ModelMetadataJson {
 
     private static final String CODE = "invalid_metadata";
     private static final List<String> FIELDS = List.of("format", "task", "labels", "input", "output");
+    /** The widest or tallest image input served. */
+    public static final int MAX_IMAGE_SIDE = 8192;
+    /**
+     * The most values an image input may have (width x height x channels): 64 MiB of floats per input, 2048 x 2048
+     * RGB or 4096 x 4096 grey. A model declaring more could not even be test-run at upload.
+     */
+    public static final long MAX_IMAGE_VALUES = 16L * 1024 * 1024;
 
     private ModelMetadataJson() {}
 
@@ -144,6 +151,12 @@ public final class ModelMetadataJson {
             int channels = positive(node, "channels");
             if (channels != 1 && channels != 3) {
                 throw bad("metadata.input.channels must be 3 (RGB) or 1 (grey), not " + channels);
+            }
+            if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE
+                    || (long) width * height * channels > MAX_IMAGE_VALUES) {
+                throw bad("metadata.input declares a " + width + "x" + height + " image of " + channels + " channel(s); "
+                        + "at most " + MAX_IMAGE_SIDE + " pixels a side and " + MAX_IMAGE_VALUES + " values "
+                        + "(width x height x channels) are served, since every input becomes a tensor of that size");
             }
             List<Double> mean = numbers(node, "mean", channels);
             List<Double> std = numbers(node, "std", channels);

@@ -5,19 +5,20 @@ import dev.flywheel.server.access.AccessControl;
 import dev.flywheel.server.http.Api;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.Bodies;
+import dev.flywheel.server.http.MultipartForm;
 import dev.flywheel.server.http.PageRequest;
 import io.javalin.http.Context;
-import io.javalin.http.UploadedFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 
 /** {@code /api/models} and {@code /api/model-versions}: the model registry. */
 public final class ModelRoutes implements Api.Routes {
 
     /** The largest model upload: generous, since TorchScript files of real networks run to gigabytes. */
     public static final long MAX_UPLOAD_BYTES = 2L * 1024 * 1024 * 1024;
+    /** The largest model.json accepted. */
+    static final int MAX_METADATA_BYTES = 1024 * 1024;
 
     private final RegistryService registry;
 
@@ -49,7 +50,9 @@ public final class ModelRoutes implements Api.Routes {
                 .summary("Upload a model version: the artifact and its model.json")
                 .description("multipart/form-data with the parts `file` (a TorchScript .pt, or a .zip of a DJL model "
                         + "directory) and `metadata` (model.json, as a field or a file). The metadata is checked "
-                        + "against the Model artifact contract and the model is loaded and run once by its runtime; "
+                        + "against the Model artifact contract (an image input has at most "
+                        + ModelMetadataJson.MAX_IMAGE_SIDE + " pixels a side and " + ModelMetadataJson.MAX_IMAGE_VALUES
+                        + " values, width x height x channels) and the model is loaded and run once by its runtime; "
                         + "anything wrong is refused with 400 (invalid_metadata or invalid_model) and nothing is "
                         + "stored. Versions are numbered 1, 2, … per model and never change.")
                 .body("multipart/form-data", "ModelVersionUpload", "the artifact and its metadata")
@@ -69,28 +72,14 @@ public final class ModelRoutes implements Api.Routes {
     }
 
     private void upload(Context ctx) {
-        String contentType = ctx.contentType() == null ? "" : ctx.contentType();
-        if (!contentType.startsWith("multipart/form-data")) {
-            throw new ApiException(415, "unsupported_media_type",
-                    "send multipart/form-data with the parts 'file' (the model) and 'metadata' (model.json)");
-        }
         String modelId = ctx.pathParam("m");
         registry.getModel(modelId);
-        UploadedFile file = ctx.uploadedFile("file");
+        var form = MultipartForm.read(ctx, "the parts 'file' (the model) and 'metadata' (model.json)");
+        MultipartForm.File file = form.file("file");
         if (file == null) {
             throw ApiException.badRequest("invalid_field", "the multipart part 'file' with the model artifact is missing");
         }
-        String metadata = ctx.formParam("metadata");
-        if (metadata == null) {
-            UploadedFile part = ctx.uploadedFile("metadata");
-            if (part != null) {
-                try (InputStream in = part.content()) {
-                    metadata = new String(in.readNBytes(1024 * 1024), StandardCharsets.UTF_8);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-        }
+        String metadata = form.text("metadata", MAX_METADATA_BYTES);
         try (InputStream in = file.content()) {
             ctx.status(201).json(registry.register(modelId, metadata, file.filename(), in,
                     AccessControl.principal(ctx)));

@@ -3,6 +3,7 @@ package dev.flywheel.server.serving;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.flywheel.server.http.ApiException;
+import dev.flywheel.server.http.Bodies;
 import dev.flywheel.server.http.Json;
 import dev.flywheel.spi.runtime.ModelInput;
 import java.nio.charset.StandardCharsets;
@@ -49,8 +50,9 @@ public record PredictPayload(ModelInput input, byte[] stored, String storedConte
                             + "{\"image_base64\": \"...\"}");
                 }
                 JsonNode node;
-                try {
-                    node = Json.mapper().readTree(body);
+                try (var parser = Json.mapper().createParser(body)) {
+                    node = Json.mapper().readTree(parser);
+                    Bodies.requireEnd(parser);
                 } catch (JsonProcessingException e) {
                     throw ApiException.badRequest("invalid_json", "the body is not valid JSON: " + e.getOriginalMessage());
                 } catch (java.io.IOException e) {

@@ -25,8 +25,11 @@ public final class PredictionRoutes implements Api.Routes {
                         + "Content-Type image/png or image/jpeg, or as JSON {\"image_base64\": \"...\"}. The input "
                         + "is stored exactly as sent (a base64 image is stored decoded, as a PNG or JPEG). With the "
                         + "deployment's capture_mode durable (the default) the answer comes once the prediction's "
-                        + "row is committed; with async, at once. Bad input is a 400 and logs nothing. Predict "
-                        + "tokens of this deployment may call it.")
+                        + "row is committed and on disk; with async, at once, and a crash of the server can lose "
+                        + "the predictions answered in its last moments (see DeploymentSettings.capture_mode). "
+                        + "Bad input — not exactly one JSON object, features too large for the model to compute "
+                        + "with — is a 400 and logs nothing. While the database cannot be reached the answer is "
+                        + "503 with Retry-After. Predict tokens of this deployment may call it.")
                 .body(PredictPayload.JSON, "PredictRequest", "features or an image; or image/png, image/jpeg bytes")
                 .ok("PredictResponse")
                 .handle(this::predict);

@@ -225,15 +225,21 @@ public final class PredictionService {
 
     /** Queues the row; a durable deployment answers only once it is committed. */
     private void capture(Prediction p, Deployment d) {
-        CompletableFuture<Void> written = writer.submit(p);
-        if (!d.settings().durable()) {
+        boolean durable = d.settings().durable();
+        CompletableFuture<Void> written = writer.submit(p, !durable);
+        if (!durable) {
             return;
         }
         try {
             written.get(CAPTURE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
-            throw new ApiException(503, "capture_failed", "the prediction could not be logged, so it is not answered: "
-                    + e.getCause());
+            // The writer logged the cause; the caller learns only that it may retry.
+            if (e.getCause() instanceof PredictionWriter.DatabaseUnavailableException) {
+                throw new ApiException(503, "database_unavailable", "the database cannot be reached, so the "
+                        + "prediction was not logged and is not answered; retry shortly");
+            }
+            throw new ApiException(503, "capture_failed", "the prediction could not be logged, so it is not "
+                    + "answered; retry shortly (the cause is in the server's log)");
         } catch (TimeoutException e) {
             throw new ApiException(503, "capture_failed", "the prediction was not logged within "
                     + CAPTURE_TIMEOUT_SECONDS + " s; retry");

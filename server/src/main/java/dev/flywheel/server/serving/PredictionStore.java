@@ -34,16 +34,24 @@ public final class PredictionStore {
      * no hint (and accepts none).
      */
     private final String newestHint;
+    /**
+     * Whether a commit must be followed by {@code CHECKPOINT SYNC}. H2 commits to memory and writes to the file
+     * within its write delay (half a second), so a process killed after a commit lost what it had acknowledged; the
+     * sync writes the committed changes to the file and fsyncs it, which PostgreSQL's commit already does.
+     */
+    private final boolean syncAfterCommit;
 
     public PredictionStore(Jdbi jdbi) {
         this.jdbi = jdbi;
-        this.newestHint = dev.flywheel.server.persistence.Database.isH2(jdbi) ? " USE INDEX (prediction_deployment_id)"
-                : "";
+        boolean h2 = dev.flywheel.server.persistence.Database.isH2(jdbi);
+        this.newestHint = h2 ? " USE INDEX (prediction_deployment_id)" : "";
+        this.syncAfterCommit = h2;
     }
 
     /**
      * Inserts predictions as one JDBC batch of one prepared statement in one transaction: one parse, one round trip
-     * and one commit for the lot, and all or none of them stored.
+     * and one commit for the lot, and all or none of them stored. When it returns, the rows are on disk, on either
+     * database: one fsync per batch (the writer's group commit) is what "durable" costs.
      */
     public void insertAll(List<Prediction> rows) {
         if (rows.isEmpty()) {
@@ -51,46 +59,53 @@ public final class PredictionStore {
         }
         String sql = "INSERT INTO prediction (" + COLUMNS + ", input_inline) VALUES ("
                 + "?, ".repeat(COLUMN_COUNT) + "?)";
-        jdbi.useTransaction(h -> {
-            try (PreparedStatement ps = h.getConnection().prepareStatement(sql)) {
-                for (Prediction r : rows) {
-                    int p = 1;
-                    ps.setString(p++, r.id());
-                    ps.setString(p++, r.deploymentId());
-                    ps.setString(p++, r.modelVersionId());
-                    ps.setString(p++, r.source());
-                    ps.setString(p++, r.status());
-                    ps.setString(p++, r.label());
-                    ps.setDouble(p++, r.confidence());
-                    ps.setString(p++, Json.write(r.scores()));
-                    setDouble(ps, p++, r.latencyMs());
-                    ps.setString(p++, r.inputContentType());
-                    ps.setString(p++, r.inputSha256());
-                    ps.setLong(p++, r.inputSize());
-                    ps.setTimestamp(p++, Timestamp.from(r.createdAt()));
-                    ps.setInt(p++, reviewBucket(r.id()));
-                    // A shadow result that was ready before the row was written joins it here (see ShadowRunner).
-                    Prediction.Shadow sh = r.shadow();
-                    ps.setString(p++, sh == null ? null : sh.modelVersionId());
-                    ps.setString(p++, sh == null ? null : sh.status());
-                    ps.setString(p++, sh == null ? null : sh.label());
-                    setDouble(ps, p++, sh == null ? null : sh.confidence());
-                    ps.setString(p++, sh == null || sh.scores() == null ? null : Json.write(sh.scores()));
-                    setDouble(ps, p++, sh == null ? null : sh.latencyMs());
-                    ps.setString(p++, sh == null ? null : sh.error());
-                    setDouble(ps, p++, sh == null ? null : sh.waitMs());
-                    if (r.inputInline() == null) {
-                        ps.setNull(p, Types.BINARY);
-                    } else {
-                        ps.setBytes(p, r.inputInline());
-                    }
-                    ps.addBatch();
-                }
-                ps.executeBatch();
-            } catch (SQLException e) {
-                throw new org.jdbi.v3.core.statement.UnableToExecuteStatementException(e, null);
+        jdbi.useHandle(handle -> {
+            handle.useTransaction(h -> insertBatch(h, sql, rows));
+            if (syncAfterCommit) {
+                handle.execute("CHECKPOINT SYNC");
             }
         });
+    }
+
+    private static void insertBatch(org.jdbi.v3.core.Handle h, String sql, List<Prediction> rows) {
+        try (PreparedStatement ps = h.getConnection().prepareStatement(sql)) {
+            for (Prediction r : rows) {
+                int p = 1;
+                ps.setString(p++, r.id());
+                ps.setString(p++, r.deploymentId());
+                ps.setString(p++, r.modelVersionId());
+                ps.setString(p++, r.source());
+                ps.setString(p++, r.status());
+                ps.setString(p++, r.label());
+                ps.setDouble(p++, r.confidence());
+                ps.setString(p++, Json.write(r.scores()));
+                setDouble(ps, p++, r.latencyMs());
+                ps.setString(p++, r.inputContentType());
+                ps.setString(p++, r.inputSha256());
+                ps.setLong(p++, r.inputSize());
+                ps.setTimestamp(p++, Timestamp.from(r.createdAt()));
+                ps.setInt(p++, reviewBucket(r.id()));
+                // A shadow result that was ready before the row was written joins it here (see ShadowRunner).
+                Prediction.Shadow sh = r.shadow();
+                ps.setString(p++, sh == null ? null : sh.modelVersionId());
+                ps.setString(p++, sh == null ? null : sh.status());
+                ps.setString(p++, sh == null ? null : sh.label());
+                setDouble(ps, p++, sh == null ? null : sh.confidence());
+                ps.setString(p++, sh == null || sh.scores() == null ? null : Json.write(sh.scores()));
+                setDouble(ps, p++, sh == null ? null : sh.latencyMs());
+                ps.setString(p++, sh == null ? null : sh.error());
+                setDouble(ps, p++, sh == null ? null : sh.waitMs());
+                if (r.inputInline() == null) {
+                    ps.setNull(p, Types.BINARY);
+                } else {
+                    ps.setBytes(p, r.inputInline());
+                }
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        } catch (SQLException e) {
+            throw new org.jdbi.v3.core.statement.UnableToExecuteStatementException(e, null);
+        }
     }
 
     private static void setDouble(PreparedStatement ps, int index, Double value) throws SQLException {

@@ -6,15 +6,14 @@ import dev.flywheel.server.feedback.ReviewService;
 import dev.flywheel.server.http.Api;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.Bodies;
+import dev.flywheel.server.http.MultipartForm;
 import dev.flywheel.server.http.Json;
 import dev.flywheel.server.http.PageRequest;
 import dev.flywheel.server.http.QueryParams;
 import io.javalin.http.Context;
-import io.javalin.http.UploadedFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -26,6 +25,8 @@ public final class TrainingRoutes implements Api.Routes {
 
     /** The largest model a job may upload. */
     static final long MAX_OUTPUT_BYTES = 2L * 1024 * 1024 * 1024;
+    /** The largest metadata or metrics part of an output upload. */
+    static final int MAX_JSON_PART_BYTES = 1024 * 1024;
 
     private final ContinuousTrainingService settings;
     private final TrainingRunService runs;
@@ -144,16 +145,15 @@ public final class TrainingRoutes implements Api.Routes {
     }
 
     private void output(Context ctx) {
-        if (ctx.contentType() == null || !ctx.contentType().startsWith("multipart/form-data")) {
-            throw new ApiException(415, "unsupported_media_type", "send multipart/form-data with file, metadata, metrics");
-        }
-        UploadedFile file = ctx.uploadedFile("file");
-        String metadata = part(ctx, "metadata");
+        var form = MultipartForm.read(ctx, "the parts 'file' (the model), 'metadata' (model.json) and 'metrics' "
+                + "(metrics.json, optional)");
+        MultipartForm.File file = form.file("file");
+        String metadata = form.text("metadata", MAX_JSON_PART_BYTES);
         if (file == null || metadata == null) {
             throw ApiException.badRequest("invalid_field", "the parts 'file' (the model) and 'metadata' (model.json) "
                     + "are required");
         }
-        String metricsText = part(ctx, "metrics");
+        String metricsText = form.text("metrics", MAX_JSON_PART_BYTES);
         Map<String, Object> metrics = metricsText == null || metricsText.isBlank() ? Map.of() : parseMetrics(metricsText);
         try (InputStream in = file.content()) {
             ctx.status(201).json(runs.registerOutput(ctx.pathParam("r"), metadata, file.filename(), in, metrics));
@@ -167,23 +167,6 @@ public final class TrainingRoutes implements Api.Routes {
             return Json.readMap(text);
         } catch (RuntimeException e) {
             throw ApiException.badRequest("invalid_field", "metrics must be a JSON object such as {\"val_accuracy\": 0.93}");
-        }
-    }
-
-    /** A multipart text part, sent as a plain field or as a file part. */
-    private static String part(Context ctx, String name) {
-        String field = ctx.formParam(name);
-        if (field != null) {
-            return field;
-        }
-        UploadedFile f = ctx.uploadedFile(name);
-        if (f == null) {
-            return null;
-        }
-        try (InputStream in = f.content()) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

@@ -54,10 +54,10 @@ class PredictionWriterTest {
 
     @Test
     void closeWritesEveryAcceptedRowThenRefusesMore() throws Exception {
-        var writer = new PredictionWriter(store, 100, 100_000, meters);
+        var writer = new PredictionWriter(store, db.availability(), 100, 100_000, meters);
         List<CompletableFuture<Void>> futures = new ArrayList<>();
         for (int i = 0; i < 3000; i++) {
-            futures.add(writer.submit(row("dep_1")));
+            futures.add(writer.submit(row("dep_1"), false));
         }
         writer.close();
         for (var f : futures) {
@@ -70,20 +70,20 @@ class PredictionWriterTest {
         assertThat(batches.max()).isLessThanOrEqualTo(100);
         assertThat(meters.get("flywheel.prediction.writer.queue").gauge().value()).isZero();
 
-        assertThatThrownBy(() -> writer.submit(row("dep_1")))
+        assertThatThrownBy(() -> writer.submit(row("dep_1"), false))
                 .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(503));
         assertThat(count()).isEqualTo(3000);
     }
 
     @Test
     void aRowThatCannotBeStoredFailsAloneAndItsNeighboursAreWritten() throws Exception {
-        var writer = new PredictionWriter(store, 100, 100_000, meters);
+        var writer = new PredictionWriter(store, db.availability(), 100, 100_000, meters);
         List<CompletableFuture<Void>> good = new ArrayList<>();
         List<CompletableFuture<Void>> bad = new ArrayList<>();
         for (int i = 0; i < 200; i++) {
-            good.add(writer.submit(row("dep_1")));
+            good.add(writer.submit(row("dep_1"), false));
             if (i % 50 == 0) {
-                bad.add(writer.submit(row("dep_unknown")));
+                bad.add(writer.submit(row("dep_unknown"), false));
             }
         }
         for (var f : good) {
@@ -99,9 +99,9 @@ class PredictionWriterTest {
 
     @Test
     void storedRowsReadBackAsWritten() {
-        var writer = new PredictionWriter(store, 10, 100, meters);
+        var writer = new PredictionWriter(store, db.availability(), 10, 100, meters);
         Prediction p = row("dep_1");
-        writer.submit(p).join();
+        writer.submit(p, false).join();
         writer.close();
         assertThat(store.find(p.id())).hasValueSatisfying(back -> {
             assertThat(back.label()).isEqualTo("a");

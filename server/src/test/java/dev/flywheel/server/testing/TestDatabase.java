@@ -74,6 +74,25 @@ public final class TestDatabase implements AutoCloseable {
         return url;
     }
 
+    /** PostgreSQL's host and port, as {@code FLYWHEEL_TEST_PG_URL} names them. */
+    public static java.net.InetSocketAddress postgresAddress() {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^jdbc:postgresql://([^/:?]+)(?::(\\d+))?/")
+                .matcher(PG_URL);
+        if (!m.find()) {
+            throw new IllegalStateException("cannot read host and port from " + PG_URL);
+        }
+        return java.net.InetSocketAddress.createUnresolved(m.group(1), m.group(2) == null ? 5432
+                : Integer.parseInt(m.group(2)));
+    }
+
+    /** This PostgreSQL database's URL through another address (a proxy on 127.0.0.1 at that port). */
+    public String urlThrough(int port) {
+        if (kind != Kind.POSTGRES) {
+            throw new IllegalStateException("only PostgreSQL is reached over the network");
+        }
+        return url.replaceFirst("^jdbc:postgresql://[^/?]+/", "jdbc:postgresql://127.0.0.1:" + port + "/");
+    }
+
     public String user() {
         return kind == Kind.POSTGRES ? PG_USER : null;
     }

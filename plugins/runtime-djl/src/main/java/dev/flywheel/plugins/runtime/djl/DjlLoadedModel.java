@@ -159,6 +159,14 @@ final class DjlLoadedModel implements LoadedModel {
             throw new InvalidModelException("the model fails on an input of shape " + Arrays.toString(batchShape(2))
                     + " (as model.json's input declares, with a batch of 2): " + engineMessage(e), e);
         }
+        for (float[] row : out) {
+            for (float v : row) {
+                if (!Float.isFinite(v)) {
+                    throw new InvalidModelException("for an input of zeros the model gives the score " + v
+                            + "; its weights or its arithmetic are broken");
+                }
+            }
+        }
         if (metadata.output() == ModelMetadata.OutputKind.PROBABILITIES) {
             for (float[] row : out) {
                 double sum = 0;
@@ -222,19 +230,22 @@ final class DjlLoadedModel implements LoadedModel {
         return shape;
     }
 
-    private void addOutputs(float[][] raw, List<ModelOutput> outputs) {
+    private void addOutputs(float[][] raw, List<ModelOutput> outputs) throws InvalidInputException {
         for (float[] scores : raw) {
             outputs.add(toOutput(scores));
         }
     }
 
-    private ModelOutput toOutput(float[] raw) {
+    private ModelOutput toOutput(float[] raw) throws InvalidInputException {
         double[] p = new double[raw.length];
         for (int i = 0; i < raw.length; i++) {
             if (!Float.isFinite(raw[i])) {
-                // Failing loudly beats telling a caller "NaN% sure"; this is the model's fault, hence not a 4xx.
-                throw new IllegalStateException("the model produced a non-finite score (" + raw[i] + ") for label "
-                        + metadata.labels().get(i));
+                // The dry run showed the model gives finite scores for an ordinary input, and every input value is a
+                // finite float; so an overflow here comes from values too extreme for the model's arithmetic (such
+                // as 3.4e38): the caller's input, not the model, and never "NaN% sure".
+                throw new InvalidInputException("the model's score for label '" + metadata.labels().get(i) + "' is "
+                        + raw[i] + " for this input: its values are too large for the model to compute with; send "
+                        + "values in the range the model was trained on");
             }
             p[i] = raw[i];
         }

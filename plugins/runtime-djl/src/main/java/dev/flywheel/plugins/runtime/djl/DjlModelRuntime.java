@@ -116,6 +116,12 @@ public final class DjlModelRuntime implements ModelRuntime {
             throw new InvalidModelException("model.json's labels " + metadata.labels() + " repeat a label; scores are"
                     + " reported per label, so each must be unique");
         }
+        try {
+            new InputDecoder(metadata.input());
+        } catch (IllegalArgumentException e) {
+            // A declared input too large for a tensor is the model's description at fault, not this runtime.
+            throw new InvalidModelException("model.json's input cannot be served: " + e.getMessage());
+        }
     }
 
     private Model loadTorchScript(String name, Path file) throws InvalidModelException {

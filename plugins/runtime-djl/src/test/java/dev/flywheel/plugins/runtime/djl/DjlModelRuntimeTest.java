@@ -126,6 +126,33 @@ class DjlModelRuntimeTest {
     }
 
     @Test
+    void featuresTooLargeForTheModelsArithmeticAreInvalidInputNotAPluginFailure() throws Exception {
+        // Finite floats, but the first layer overflows to infinity and the scores to NaN: the caller's input is at
+        // fault. Large values the model can still compute with get an answer.
+        var extreme = new ModelInput.Features(new float[] {3.4e38f, 3.4e38f, 3.4e38f, 3.4e38f});
+        assertThatThrownBy(() -> features.predict(List.of(extreme)))
+                .isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("too large for the model to compute with");
+        assertThatThrownBy(() -> features.predictOnCallingThread(List.of(extreme)))
+                .isInstanceOf(InvalidInputException.class);
+        ModelOutput large = features.predict(List.of(new ModelInput.Features(new float[] {1e30f, 1e30f, 1e30f, 1e30f})))
+                .get(0);
+        assertThat(large.confidence()).isBetween(0.0, 1.0);
+    }
+
+    @Test
+    void anImageInputTooLargeForATensorIsInvalidModel() {
+        ModelArtifact base = Fixtures.artifact(Fixtures.IMAGE);
+        ModelMetadata m = base.metadata();
+        ModelArtifact huge = new ModelArtifact(base.directory(), base.artifactFile(), new ModelMetadata(m.format(),
+                m.task(), m.labels(), new dev.flywheel.spi.runtime.InputSpec.Image(99999, 99999, 3, null, null),
+                m.output()));
+        assertThatThrownBy(() -> runtime.load(huge))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("too large");
+    }
+
+    @Test
     void corruptImageIsInvalidInput() throws Exception {
         byte[] png = Files.readAllBytes(Fixtures.IMAGE.resolve("red.png"));
         byte[] truncated = Arrays.copyOf(png, 40);
