@@ -1,6 +1,8 @@
 package dev.flywheel.spi;
 
 import dev.flywheel.spi.config.ConfigSchema;
+import dev.flywheel.spi.config.ConfigValidationException;
+import dev.flywheel.spi.config.ExtensionConfig;
 import org.pf4j.ExtensionPoint;
 
 /**
@@ -33,4 +35,16 @@ public interface ExtensionFactory extends ExtensionPoint {
     default ConfigSchema configSchema() {
         return ConfigSchema.EMPTY;
     }
+
+    /**
+     * Checks rules across settings that the schema cannot express, such as one bound that must not exceed another,
+     * once the schema has validated each setting. The server calls it when settings are saved (a violation is a 400
+     * naming the fields) and before every {@code create}, so {@code create} can rely on it. The default accepts
+     * everything.
+     *
+     * @param config settings that fit {@link #configSchema()}, defaults filled in
+     * @throws ConfigValidationException naming each field that breaks a rule
+     * @since SPI 0.2.0
+     */
+    default void validate(ExtensionConfig config) throws ConfigValidationException {}
 }

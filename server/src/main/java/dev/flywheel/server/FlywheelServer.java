@@ -34,6 +34,9 @@ import dev.flywheel.server.promotion.ComparisonService;
 import dev.flywheel.server.promotion.ComparisonStore;
 import dev.flywheel.server.promotion.ContinuousDeploymentStore;
 import dev.flywheel.server.promotion.LatencyProbes;
+import dev.flywheel.server.promotion.ContinuousDeploymentService;
+import dev.flywheel.server.promotion.DecisionLog;
+import dev.flywheel.server.promotion.PromotionEvaluator;
 import dev.flywheel.server.promotion.PromotionJob;
 import dev.flywheel.server.promotion.PromotionRoutes;
 import dev.flywheel.server.promotion.PromotionService;
@@ -66,6 +69,12 @@ import dev.flywheel.server.training.TrainingRunService;
 import dev.flywheel.server.training.TrainingSamples;
 import dev.flywheel.server.training.TrainingStore;
 import dev.flywheel.server.training.TriggerEvaluator;
+import dev.flywheel.server.plugins.ExtensionGateway;
+import dev.flywheel.spi.ExtensionFactory;
+import dev.flywheel.spi.promotion.PromotionPolicyFactory;
+import dev.flywheel.spi.provisioner.GpuProvisionerFactory;
+import dev.flywheel.spi.runtime.ModelRuntimeFactory;
+import dev.flywheel.spi.trigger.RetrainingTriggerFactory;
 import io.javalin.Javalin;
 import io.javalin.http.staticfiles.Location;
 import io.javalin.json.JavalinJackson;
@@ -135,9 +144,20 @@ public final class FlywheelServer implements AutoCloseable {
         Scheduling scheduling = remember(new Scheduling(database, null, 4));
         this.scheduling = scheduling;
 
+        // One gateway per extension point: how the core finds, validates, names, calls and contains extensions.
+        Path extensions = settings.dataDir().resolve("extensions");
+        var meters = metrics.registry();
+        var runtimePoint = remember(gateway(plugins, ModelRuntimeFactory.class, "model_runtime", "model runtime",
+                extensions, clock, meters));
+        var promoterPoint = remember(gateway(plugins, PromotionPolicyFactory.class, "promotion_policy", "promoter",
+                extensions, clock, meters));
+        var triggerPoint = remember(gateway(plugins, RetrainingTriggerFactory.class, "retraining_trigger", "trigger",
+                extensions, clock, meters));
+        var provisionerPoint = remember(gateway(plugins, GpuProvisionerFactory.class, "gpu_provisioner",
+                "GPU provisioner", extensions, clock, meters));
+
         BlobStore blobs = new LocalBlobStore(settings.dataDir().resolve("blobs"));
-        ModelRuntimes runtimes = remember(new ModelRuntimes(plugins,
-                settings.dataDir().resolve("extensions").resolve("model_runtime"), events, clock));
+        ModelRuntimes runtimes = remember(new ModelRuntimes(runtimePoint, events));
         var registry = new RegistryService(new RegistryStore(database.jdbi()), blobs, runtimes, events, clock,
                 settings.dataDir());
         ModelCache models = remember(new ModelCache(registry, runtimes));
@@ -174,17 +194,21 @@ public final class FlywheelServer implements AutoCloseable {
         var probes = new LatencyProbes(models, predictions);
         var comparisons = new ComparisonService(deployments, new ComparisonStore(database.jdbi()), probes, clock);
         var bakes = new BakeWatch(new BakeStore(database.jdbi()), failures, probes, clock);
-        PromotionService promotions = remember(new PromotionService(new ContinuousDeploymentStore(database.jdbi()),
-                deployments, shadows, comparisons, bakes, registry, models, plugins, scheduling, events,
-                metrics.registry(), clock, settings.dataDir().resolve("extensions").resolve("promotion_policy")));
-        reviews.onReviewed(promotions::evaluateSoon);
-        scheduling.register(PromotionJob.class, () -> new PromotionJob(promotions));
+        var cdStore = new ContinuousDeploymentStore(database.jdbi());
+        var promotions = new PromotionService(cdStore, deployments, shadows, comparisons, bakes, registry, models,
+                events, metrics.registry(), clock);
+        PromotionEvaluator promotionEvaluator = remember(new PromotionEvaluator(cdStore, deployments, shadows,
+                comparisons, promotions, promoterPoint, new DecisionLog(cdStore, events, metrics.registry(), clock),
+                events));
+        var continuousDeployment = new ContinuousDeploymentService(cdStore, deployments, promoterPoint, promotions,
+                promotionEvaluator, scheduling, events, clock);
+        reviews.onReviewed(promotionEvaluator::evaluateSoon);
+        scheduling.register(PromotionJob.class, () -> new PromotionJob(promotionEvaluator));
 
         var trainingStore = new TrainingStore(database.jdbi());
-        Path extensions = settings.dataDir().resolve("extensions");
-        Provisioners provisioners = remember(new Provisioners(plugins, extensions.resolve("gpu_provisioner"), clock));
-        var continuousTraining = new ContinuousTrainingService(trainingStore, deployments, plugins, provisioners,
-                events, clock, extensions.resolve("retraining_trigger"));
+        Provisioners provisioners = remember(new Provisioners(provisionerPoint));
+        var continuousTraining = new ContinuousTrainingService(trainingStore, deployments, triggerPoint, provisioners,
+                events, clock);
         var runs = new TrainingRunService(trainingStore, deployments, loops, datasets, registry, events, clock);
         registry.runDatasets(runs::datasetVersionsOf);
         // A version a run made becomes the shadow, the primary, or just a version, as continuous deployment says.
@@ -193,8 +217,8 @@ public final class FlywheelServer implements AutoCloseable {
                 settings.pluginsDir());
         var samples = new TrainingSamples(predictions, deployments, datasets, blobs);
         reviews.outlierDetector(new ReferenceOutliers(samples, clock));
-        TriggerEvaluator triggers = remember(new TriggerEvaluator(trainingStore, continuousTraining, runs, reviews,
-                samples, plugins, events, clock));
+        TriggerEvaluator triggers = remember(new TriggerEvaluator(trainingStore, runs, reviews, samples, triggerPoint,
+                events, clock));
         reviews.onReviewed(triggers::evaluateSoon);
         scheduling.register(RunSupervisor.SupervisorJob.class, () -> new RunSupervisor.SupervisorJob(supervisor));
         scheduling.register(TriggerEvaluator.EvaluationJob.class, () -> new TriggerEvaluator.EvaluationJob(triggers));
@@ -217,7 +241,7 @@ public final class FlywheelServer implements AutoCloseable {
                 new DatasetRoutes(datasets),
                 new FeedbackRoutes(reviews, loops),
                 new ShadowRoutes(shadows),
-                new PromotionRoutes(comparisons, promotions),
+                new PromotionRoutes(comparisons, continuousDeployment, promotions),
                 new TrainingRoutes(continuousTraining, runs, supervisor, trainingStore, reviews));
 
         app = Javalin.create(config -> {
@@ -266,6 +290,12 @@ public final class FlywheelServer implements AutoCloseable {
                 .record();
         LOG.info("Flywheel {} listening on port {} (database: {}, data: {}, plugins: {})", ServerVersion.SERVER,
                 app.port(), database.isPostgres() ? "PostgreSQL" : "H2", settings.dataDir(), settings.pluginsDir());
+    }
+
+    private static <F extends ExtensionFactory> ExtensionGateway<F> gateway(PluginHost plugins, Class<F> point,
+            String name, String noun, Path extensions, Clock clock, io.micrometer.core.instrument.MeterRegistry meters) {
+        return new ExtensionGateway<>(plugins, point, name, noun, extensions.resolve(name), clock,
+                ExtensionGateway.DEFAULT_TIMEOUT, meters);
     }
 
     private <T extends AutoCloseable> T remember(T closeable) {

@@ -8,7 +8,10 @@ import dev.flywheel.spi.config.ExtensionConfig;
 public interface GpuProvisionerFactory extends ExtensionFactory {
 
     /**
-     * Creates a configured provisioner, such as one per Kubernetes cluster.
+     * Creates a configured provisioner, such as one per Kubernetes cluster. The server keeps one instance per type and
+     * settings, created when a run first needs it and shared by every run with those settings, until the server stops
+     * ({@link GpuProvisioner#close()}; the jobs keep running, and a restarted server's new instance, with the same work
+     * directory, must find them again by their handles).
      *
      * @param config the validated configuration
      * @param context host services

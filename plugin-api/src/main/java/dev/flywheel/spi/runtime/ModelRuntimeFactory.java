@@ -11,8 +11,11 @@ import dev.flywheel.spi.config.ExtensionConfig;
 public interface ModelRuntimeFactory extends ExtensionFactory {
 
     /**
-     * Creates a configured runtime. Called once per configured instance; the runtime lives until the server
-     * stops or the plugin is disabled, when {@link ModelRuntime#close()} is called.
+     * Creates the runtime. The server creates one per factory, lazily (when a model of one of its formats is first
+     * uploaded or served), with the defaults of {@link #configSchema()}: runtimes have no per-deployment settings yet,
+     * so a schema only documents those defaults. The runtime lives until the server stops, when
+     * {@link ModelRuntime#close()} is called; libtorch-like natives cannot be unloaded, so disabling the plugin takes
+     * effect at the next start.
      *
      * @param config the validated configuration
      * @param context host services

@@ -39,6 +39,15 @@ public class ApiException extends RuntimeException {
         return new ApiException(400, code, message);
     }
 
+    /**
+     * The 400 for what an extension says the caller got wrong: its {@link dev.flywheel.spi.ExtensionException#code()}
+     * is the error, as the SPI promises, when it is a snake_case code; otherwise {@code fallbackCode}.
+     */
+    public static ApiException fromExtension(dev.flywheel.spi.ExtensionException e, String fallbackCode) {
+        String code = e.code() != null && e.code().matches("[a-z][a-z0-9_]{0,63}") ? e.code() : fallbackCode;
+        return new ApiException(400, code, e.getMessage());
+    }
+
     public static ApiException notFound(String kind, String id) {
         return new ApiException(404, "not_found", "no " + kind + " with id '" + id + "'");
     }

@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * cannot be read, needs another SPI version, or throws while starting is contained: it is listed with its error,
  * an event records why, and the server goes on without it.
  */
-public final class PluginHost implements AutoCloseable {
+public final class PluginHost implements ExtensionGateway.Factories, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PluginHost.class);
 
@@ -305,6 +305,7 @@ public final class PluginHost implements AutoCloseable {
     }
 
     /** The factories of started plugins for an extension point. */
+    @Override
     public synchronized <T extends ExtensionFactory> List<T> factories(Class<T> point) {
         var out = new ArrayList<T>();
         for (PluginWrapper w : manager.getStartedPlugins()) {
@@ -319,6 +320,7 @@ public final class PluginHost implements AutoCloseable {
     }
 
     /** The plugin that provides an extension instance, for events. */
+    @Override
     public synchronized String pluginOf(Object extension) {
         PluginWrapper w = manager.whichPlugin(extension.getClass());
         return w == null ? "server" : w.getPluginId();

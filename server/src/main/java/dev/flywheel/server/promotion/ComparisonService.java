@@ -213,6 +213,33 @@ public final class ComparisonService {
                 w.awaiting());
     }
 
+    /**
+     * A comparison's numbers for events (decisions, promotions), computed here so that they do not depend on the
+     * promoter.
+     */
+    public static Map<String, Object> summary(ShadowComparison c) {
+        var m = new java.util.LinkedHashMap<String, Object>();
+        m.put("n", c.pairedReviewed());
+        m.put("primary_accuracy", Double.isNaN(c.primaryAccuracy()) ? null : c.primaryAccuracy());
+        m.put("shadow_accuracy", Double.isNaN(c.shadowAccuracy()) ? null : c.shadowAccuracy());
+        m.put("both_correct", c.bothCorrect());
+        m.put("b_primary_only_correct", c.primaryOnlyCorrect());
+        m.put("c_shadow_only_correct", c.shadowOnlyCorrect());
+        m.put("both_wrong", c.bothWrong());
+        m.put("p_value", Statistics.mcNemarExactP(c.primaryOnlyCorrect(), c.shadowOnlyCorrect()));
+        m.put("samples_compared", c.samplesCompared());
+        m.put("agreements", c.agreements());
+        m.put("shadow_requests", c.shadowRequests());
+        m.put("shadow_errors", c.shadowErrors());
+        m.put("shadow_skips", c.shadowSkips());
+        m.put("primary_latency_p95_ms", c.primaryLatencyP95Millis());
+        m.put("shadow_latency_p95_ms", c.shadowLatencyP95Millis());
+        m.put("latency_probe", Probe.of(c.latencyProbe()));
+        m.put("reviewed_awaiting_shadow", c.reviewedAwaitingShadow());
+        m.put("shadow_age", c.shadowAge().toString());
+        return m;
+    }
+
     /** The sentences that keep a person from misreading the numbers. */
     static List<String> notes(ComparisonStore.Window w, LatencyProbe probe) {
         var notes = new ArrayList<String>();

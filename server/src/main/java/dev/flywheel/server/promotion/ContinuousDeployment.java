@@ -15,22 +15,19 @@ import java.util.Map;
  * @param evaluationInterval how often the promoter is asked while a shadow is under evaluation (ISO-8601); it is also
  *     asked right after reviews
  * @param active whether new versions follow the policy and the promoter is asked
- * @param lastDecision the last recorded decision ({@code verdict}, {@code reason}, {@code evidence}, {@code at}), or
- *     {@code null}
+ * @param lastDecision the last recorded decision, or {@code null}
  * @param rollback the automatic rollback's settings ({@link RollbackSettings}), defaults filled in
  * @param bake the watch over the primary last promoted automatically: under way, or how it ended; {@code null} before
  *     the first
- * @param lastRejection why the last candidate was turned away, or {@code null}: {@code model_version_id},
- *     {@code verdict} ({@code REJECT} by the promoter or {@code ROLLED_BACK} after its promotion), {@code reason},
- *     {@code evidence}, {@code at}
+ * @param lastRejection why the last candidate was turned away, or {@code null}
  * @param createdBy who set it up
  * @param createdAt when
  * @param updatedBy who changed it last
  * @param updatedAt when
  */
 public record ContinuousDeployment(String deploymentId, String policy, String promoter, Map<String, Object> settings,
-        String evaluationInterval, boolean active, Map<String, Object> lastDecision, Map<String, Object> rollback,
-        Bake bake, Map<String, Object> lastRejection, String createdBy, Instant createdAt, String updatedBy,
+        String evaluationInterval, boolean active, LastDecision lastDecision, Map<String, Object> rollback,
+        Bake bake, Rejection lastRejection, String createdBy, Instant createdAt, String updatedBy,
         Instant updatedAt) {
 
     public static final String SHADOW = "shadow";

@@ -56,7 +56,7 @@ public final class ContinuousDeploymentStore {
     }
 
     /** Stores why the last candidate was turned away. */
-    public void setLastRejection(String deploymentId, Map<String, Object> rejection) {
+    public void setLastRejection(String deploymentId, Rejection rejection) {
         jdbi.useHandle(h -> h.createUpdate(
                 "UPDATE continuous_deployment SET last_rejection_json = :j WHERE deployment_id = :d")
                 .bind("d", deploymentId).bind("j", Json.write(rejection)).execute());
@@ -70,16 +70,17 @@ public final class ContinuousDeploymentStore {
                 .execute());
     }
 
-    public void setLastDecision(String deploymentId, Map<String, Object> decision) {
+    public void setLastDecision(String deploymentId, LastDecision decision) {
         jdbi.useHandle(h -> h.createUpdate("UPDATE continuous_deployment SET last_decision_json = :j WHERE deployment_id = :d")
                 .bind("d", deploymentId).bind("j", Json.write(decision)).execute());
     }
 
-    private static Bake readBake(String json) {
+    private static <T> T read(String json, Class<T> type) {
         try {
-            return Json.mapper().readValue(json, Bake.class);
+            return Json.mapper().readValue(json, type);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException("stored bake is corrupt: " + e.getOriginalMessage(), e);
+            throw new IllegalStateException("stored " + type.getSimpleName() + " is corrupt: " + e.getOriginalMessage(),
+                    e);
         }
     }
 
@@ -91,8 +92,9 @@ public final class ContinuousDeploymentStore {
         Map<String, Object> rollback = RollbackSettings.from(Json.readMap(rs.getString("rollback_json"))).asMap();
         return new ContinuousDeployment(rs.getString("deployment_id"), rs.getString("policy"),
                 rs.getString("promoter"), Json.readMap(rs.getString("settings_json")),
-                rs.getString("evaluation_interval"), rs.getBoolean("active"), last == null ? null : Json.readMap(last),
-                rollback, bake == null ? null : readBake(bake), rejection == null ? null : Json.readMap(rejection),
+                rs.getString("evaluation_interval"), rs.getBoolean("active"),
+                last == null ? null : read(last, LastDecision.class), rollback,
+                bake == null ? null : read(bake, Bake.class), rejection == null ? null : read(rejection, Rejection.class),
                 rs.getString("created_by"), rs.getTimestamp("created_at").toInstant(), rs.getString("updated_by"),
                 rs.getTimestamp("updated_at").toInstant());
     }

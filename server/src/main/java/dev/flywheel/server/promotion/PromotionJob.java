@@ -16,17 +16,17 @@ public final class PromotionJob implements Job {
     static final String DEPLOYMENT_ID = "deployment_id";
     private static final Logger LOG = LoggerFactory.getLogger(PromotionJob.class);
 
-    private final PromotionService promotions;
+    private final PromotionEvaluator evaluator;
 
-    public PromotionJob(PromotionService promotions) {
-        this.promotions = promotions;
+    public PromotionJob(PromotionEvaluator evaluator) {
+        this.evaluator = evaluator;
     }
 
     @Override
     public void execute(JobExecutionContext context) {
         String deploymentId = context.getMergedJobDataMap().getString(DEPLOYMENT_ID);
         try {
-            promotions.evaluate(deploymentId, "schedule");
+            evaluator.evaluate(deploymentId, "schedule");
         } catch (RuntimeException e) {
             // A failed run must not unschedule the job: the next fire tries again.
             LOG.error("evaluating the shadow of deployment {} failed", deploymentId, e);

@@ -13,10 +13,13 @@ import java.util.Map;
 public final class PromotionRoutes implements Api.Routes {
 
     private final ComparisonService comparisons;
+    private final ContinuousDeploymentService settings;
     private final PromotionService promotions;
 
-    public PromotionRoutes(ComparisonService comparisons, PromotionService promotions) {
+    public PromotionRoutes(ComparisonService comparisons, ContinuousDeploymentService settings,
+            PromotionService promotions) {
         this.comparisons = comparisons;
+        this.settings = settings;
         this.promotions = promotions;
     }
 
@@ -45,12 +48,12 @@ public final class PromotionRoutes implements Api.Routes {
                 .handle(ctx -> {
                     @SuppressWarnings("unchecked")
                     Map<String, Object> body = Bodies.json(ctx, Map.class);
-                    ctx.json(promotions.configure(ctx.pathParam("d"), body, AccessControl.principal(ctx).actor()));
+                    ctx.json(settings.configure(ctx.pathParam("d"), body, AccessControl.principal(ctx).actor()));
                 });
         api.get("/api/deployments/{d}/continuous-deployment").access(Access.VIEWER).tag("promotion")
                 .summary("The continuous deployment configuration, whether it is on, and the last decision")
                 .ok("ContinuousDeployment")
-                .handle(ctx -> ctx.json(promotions.get(ctx.pathParam("d"))));
+                .handle(ctx -> ctx.json(settings.get(ctx.pathParam("d"))));
         api.put("/api/deployments/{d}/continuous-deployment/active").access(Access.ENGINEER).tag("promotion")
                 .summary("Turn continuous deployment on (the promoter is asked at once, then on its interval and after "
                         + "reviews) or off")
@@ -60,7 +63,7 @@ public final class PromotionRoutes implements Api.Routes {
                     if (active == null) {
                         throw ApiException.badRequest("invalid_field", "active is required: true or false");
                     }
-                    ctx.json(promotions.setActive(ctx.pathParam("d"), active, AccessControl.principal(ctx).actor()));
+                    ctx.json(settings.setActive(ctx.pathParam("d"), active, AccessControl.principal(ctx).actor()));
                 });
         api.get("/api/continuous-deployment/rollback-schema").access(Access.VIEWER).tag("promotion")
                 .summary("The settings of automatic rollback after an automatic promotion (the rollback object of "

@@ -167,7 +167,7 @@ public final class RegistryService {
         try {
             loaded = runtimes.load(files);
         } catch (InvalidModelException e) {
-            throw ApiException.badRequest("invalid_model", e.getMessage());
+            throw ApiException.fromExtension(e, "invalid_model");
         }
         try {
             loaded.close();

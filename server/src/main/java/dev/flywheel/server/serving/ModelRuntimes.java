@@ -1,18 +1,14 @@
 package dev.flywheel.server.serving;
 
-import dev.flywheel.server.ServerVersion;
 import dev.flywheel.server.events.EventService;
 import dev.flywheel.server.http.ApiException;
-import dev.flywheel.server.plugins.HostExtensionContext;
-import dev.flywheel.server.plugins.PluginHost;
+import dev.flywheel.server.plugins.ExtensionGateway;
 import dev.flywheel.spi.config.ConfigValidationException;
 import dev.flywheel.spi.runtime.InvalidModelException;
 import dev.flywheel.spi.runtime.LoadedModel;
 import dev.flywheel.spi.runtime.ModelArtifact;
 import dev.flywheel.spi.runtime.ModelRuntime;
 import dev.flywheel.spi.runtime.ModelRuntimeFactory;
-import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -36,26 +32,20 @@ public final class ModelRuntimes implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ModelRuntimes.class);
 
-    private final PluginHost plugins;
-    private final Path workRoot;
+    private final ExtensionGateway<ModelRuntimeFactory> gateway;
     private final EventService events;
-    private final Clock clock;
     /** Keyed by plugin id and factory type: PF4J hands out a new factory object on every lookup. */
     private final Map<String, ModelRuntime> created = new LinkedHashMap<>();
     private final Map<String, String> failed = new HashMap<>();
     private boolean closed;
 
     /**
-     * @param plugins where the runtime factories come from
-     * @param workRoot the parent of each runtime's own work directory
+     * @param gateway where the runtime factories come from, and how runtimes are named and placed
      * @param events where plugin failures are recorded
-     * @param clock the server's clock, handed to the runtimes
      */
-    public ModelRuntimes(PluginHost plugins, Path workRoot, EventService events, Clock clock) {
-        this.plugins = plugins;
-        this.workRoot = workRoot;
+    public ModelRuntimes(ExtensionGateway<ModelRuntimeFactory> gateway, EventService events) {
+        this.gateway = gateway;
         this.events = events;
-        this.clock = clock;
     }
 
     /** Every format some runtime loads, sorted. */
@@ -103,7 +93,7 @@ public final class ModelRuntimes implements AutoCloseable {
 
     /** Records a failure of a runtime's plugin as an event and returns the 502 to answer with. */
     ApiException pluginFailed(Object extension, String doing, Throwable e) {
-        String plugin = plugins.pluginOf(extension);
+        String plugin = gateway.pluginOf(extension);
         String message = "plugin " + plugin + " failed " + doing + ": " + e;
         LOG.error("{}", message, e);
         events.event("model_runtime.failed", message).error().actor(plugin).subject("plugin", plugin)
@@ -117,12 +107,10 @@ public final class ModelRuntimes implements AutoCloseable {
             throw new ApiException(503, "shutting_down", "the server is shutting down");
         }
         var out = new LinkedHashMap<String, ModelRuntime>();
-        for (ModelRuntimeFactory factory : plugins.factories(ModelRuntimeFactory.class)) {
-            String plugin = plugins.pluginOf(factory);
-            String type;
-            try {
-                type = factory.type();
-            } catch (RuntimeException | LinkageError e) {
+        for (ModelRuntimeFactory factory : gateway.factories()) {
+            String plugin = gateway.pluginOf(factory);
+            String type = ExtensionGateway.typeOf(factory);
+            if (type == null) {
                 continue;
             }
             String key = plugin + "/" + type;
@@ -139,8 +127,9 @@ public final class ModelRuntimes implements AutoCloseable {
 
     private ModelRuntime create(String key, String plugin, String type, ModelRuntimeFactory factory) {
         try {
-            var context = new HostExtensionContext(type, workRoot.resolve(type), clock, ServerVersion.SERVER);
-            ModelRuntime runtime = factory.create(factory.configSchema().validate(Map.of()), context);
+            var config = factory.configSchema().validate(Map.of());
+            factory.validate(config);
+            ModelRuntime runtime = factory.create(config, gateway.context(type));
             if (runtime == null) {
                 throw new IllegalStateException("create returned null");
             }

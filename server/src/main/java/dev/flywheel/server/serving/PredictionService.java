@@ -183,7 +183,7 @@ public final class PredictionService {
         try {
             outputs = model.predict(List.of(payload.input()));
         } catch (InvalidInputException e) {
-            throw ApiException.badRequest("invalid_input", e.getMessage());
+            throw ApiException.fromExtension(e, "invalid_input");
         } catch (RuntimeException | LinkageError e) {
             failures.record(d.id(), versionId, clock.instant());
             throw runtimes.pluginFailed(model, "predicting for deployment " + d.id(), e);

@@ -1,19 +1,13 @@
 package dev.flywheel.server.training;
 
-import dev.flywheel.server.ServerVersion;
 import dev.flywheel.server.access.Principal;
 import dev.flywheel.server.config.Durations;
 import dev.flywheel.server.events.EventService;
 import dev.flywheel.server.http.ApiException;
-import dev.flywheel.server.plugins.HostExtensionContext;
-import dev.flywheel.server.plugins.PluginHost;
+import dev.flywheel.server.plugins.ExtensionGateway;
 import dev.flywheel.server.plugins.SecretSettings;
 import dev.flywheel.server.serving.DeploymentService;
-import dev.flywheel.spi.config.ConfigValidationException;
-import dev.flywheel.spi.config.ExtensionConfig;
-import dev.flywheel.spi.provisioner.GpuProvisionerFactory;
 import dev.flywheel.spi.trigger.RetrainingTriggerFactory;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,11 +28,10 @@ public final class ContinuousTrainingService {
 
     private final TrainingStore store;
     private final DeploymentService deployments;
-    private final PluginHost plugins;
+    private final ExtensionGateway<RetrainingTriggerFactory> triggers;
     private final Provisioners provisioners;
     private final EventService events;
     private final Clock clock;
-    private final Path triggerWorkRoot;
 
     /**
      * The body of {@code PUT /api/deployments/{d}/continuous-training}.
@@ -59,15 +52,15 @@ public final class ContinuousTrainingService {
             String provisioner, Map<String, Object> provisionerConfig, TrainerSpec trainer, List<TriggerSpec> triggers,
             String cooldown, String timeout, Boolean active) {}
 
-    public ContinuousTrainingService(TrainingStore store, DeploymentService deployments, PluginHost plugins,
-            Provisioners provisioners, EventService events, Clock clock, Path triggerWorkRoot) {
+    public ContinuousTrainingService(TrainingStore store, DeploymentService deployments,
+            ExtensionGateway<RetrainingTriggerFactory> triggers, Provisioners provisioners, EventService events,
+            Clock clock) {
         this.store = store;
         this.deployments = deployments;
-        this.plugins = plugins;
+        this.triggers = triggers;
         this.provisioners = provisioners;
         this.events = events;
         this.clock = clock;
-        this.triggerWorkRoot = triggerWorkRoot;
     }
 
     public ContinuousTraining get(String deploymentId) {
@@ -157,15 +150,15 @@ public final class ContinuousTrainingService {
      * read the settings; nobody reads a secret back.
      */
     public ContinuousTraining withSecretsMasked(ContinuousTraining c) {
-        Map<String, Object> provisionerConfig = plugins.factory(GpuProvisionerFactory.class, c.provisioner())
-                .map(f -> SecretSettings.mask(f.configSchema(), c.provisionerConfig()))
+        Map<String, Object> provisionerConfig = provisioners.schemaIfInstalled(c.provisioner())
+                .map(schema -> SecretSettings.mask(schema, c.provisionerConfig()))
                 // Without its plugin the schema is unknown, and so is what is secret: show none of it.
                 .orElse(Map.of());
-        List<TriggerSpec> triggers = c.triggers().stream().map(t -> new TriggerSpec(t.type(),
-                plugins.factory(RetrainingTriggerFactory.class, t.type())
-                        .map(f -> SecretSettings.mask(f.configSchema(), t.config())).orElse(Map.of()))).toList();
+        List<TriggerSpec> masked = c.triggers().stream().map(t -> new TriggerSpec(t.type(),
+                triggers.find(t.type()).map(f -> SecretSettings.mask(triggers.schema(f), t.config()))
+                        .orElse(Map.of()))).toList();
         return new ContinuousTraining(c.deploymentId(), c.active(), c.experimentName(), c.gpuType(),
-                c.allowCpuFallback(), c.provisioner(), provisionerConfig, c.trainer(), triggers, c.cooldown(),
+                c.allowCpuFallback(), c.provisioner(), provisionerConfig, c.trainer(), masked, c.cooldown(),
                 c.timeout(), c.runCounter(), c.updatedBy(), c.updatedAt());
     }
 
@@ -173,30 +166,12 @@ public final class ContinuousTrainingService {
         if (t == null || t.type() == null || t.type().isBlank()) {
             throw ApiException.badRequest("invalid_field", field + ".type is required");
         }
-        RetrainingTriggerFactory factory = plugins.factory(RetrainingTriggerFactory.class, t.type())
-                .orElseThrow(() -> ApiException.badRequest("invalid_field", field + ".type: no trigger of type '"
-                        + t.type() + "' is installed; installed: " + plugins.factories(RetrainingTriggerFactory.class)
-                        .stream().map(f -> f.type()).toList()));
-        ExtensionConfig config;
-        try {
-            Map<String, Object> incoming = t.config() == null ? Map.of() : t.config();
-            config = factory.configSchema().validate(stored == null ? incoming
-                    : SecretSettings.keep(factory.configSchema(), incoming, stored.config()));
-        } catch (ConfigValidationException e) {
-            var first = e.errors().get(0);
-            throw ApiException.badRequest("invalid_field", field + ".config." + first.field() + ": " + first.message());
-        }
-        try {
-            factory.create(config, context(t.type()));
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest("invalid_field", field + ".config: " + e.getMessage());
-        }
-        return new TriggerSpec(t.type(), config.asMap());
-    }
-
-    HostExtensionContext context(String type) {
-        return new HostExtensionContext("retraining_trigger." + type, triggerWorkRoot.resolve(type), clock,
-                ServerVersion.SERVER);
+        Map<String, Object> incoming = t.config() == null ? Map.of() : t.config();
+        Map<String, Object> config = stored == null ? incoming
+                : SecretSettings.keep(triggers.schema(triggers.require(t.type(), field + ".type")), incoming,
+                        stored.config());
+        return new TriggerSpec(t.type(), triggers.validate(t.type(), config, field + ".type", field + ".config")
+                .asMap());
     }
 
     private static TrainerSpec checkTrainer(TrainerSpec t) {

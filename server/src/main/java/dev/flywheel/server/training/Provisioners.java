@@ -1,17 +1,14 @@
 package dev.flywheel.server.training;
 
-import dev.flywheel.server.ServerVersion;
-import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.Json;
-import dev.flywheel.server.plugins.HostExtensionContext;
-import dev.flywheel.server.plugins.PluginHost;
+import dev.flywheel.server.plugins.ExtensionGateway;
+import dev.flywheel.spi.config.ConfigSchema;
 import dev.flywheel.spi.config.ConfigValidationException;
 import dev.flywheel.spi.config.ExtensionConfig;
 import dev.flywheel.spi.provisioner.GpuProvisioner;
 import dev.flywheel.spi.provisioner.GpuProvisionerFactory;
-import java.nio.file.Path;
-import java.time.Clock;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,30 +21,21 @@ public final class Provisioners implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Provisioners.class);
 
-    private final PluginHost plugins;
-    private final Path workRoot;
-    private final Clock clock;
+    private final ExtensionGateway<GpuProvisionerFactory> gateway;
     private final Map<String, GpuProvisioner> instances = new ConcurrentHashMap<>();
 
-    public Provisioners(PluginHost plugins, Path workRoot, Clock clock) {
-        this.plugins = plugins;
-        this.workRoot = workRoot;
-        this.clock = clock;
+    public Provisioners(ExtensionGateway<GpuProvisionerFactory> gateway) {
+        this.gateway = gateway;
     }
 
     /**
-     * Checks provisioner settings, answering 400 naming the field.
+     * Checks provisioner settings, answering 400 naming every wrong field.
      *
+     * @param field the request field that names the provisioner; its settings are {@code <field>_config}
      * @return the settings normalised (defaults filled in)
      */
     public Map<String, Object> validate(String type, Map<String, ?> config, String field) {
-        GpuProvisionerFactory factory = factory(type, field);
-        try {
-            return factory.configSchema().validate(config).asMap();
-        } catch (ConfigValidationException e) {
-            var first = e.errors().get(0);
-            throw ApiException.badRequest("invalid_field", field + "_config." + first.field() + ": " + first.message());
-        }
+        return gateway.validate(type, config, field, field + "_config").asMap();
     }
 
     /**
@@ -55,31 +43,30 @@ public final class Provisioners implements AutoCloseable {
      *
      * @param field names the setting in the error when no such provisioner is installed
      */
-    public dev.flywheel.spi.config.ConfigSchema schema(String type, String field) {
-        return factory(type, field).configSchema();
+    public ConfigSchema schema(String type, String field) {
+        return gateway.schema(gateway.require(type, field));
+    }
+
+    /** The schema of that type if it is installed, to mask its secret settings. */
+    public Optional<ConfigSchema> schemaIfInstalled(String type) {
+        return gateway.find(type).map(gateway::schema);
     }
 
     /** The instance for that type and settings, created on first use. */
     public GpuProvisioner get(String type, Map<String, Object> config) {
         String key = type + " " + Json.write(config);
         return instances.computeIfAbsent(key, k -> {
-            GpuProvisionerFactory factory = factory(type, "provisioner");
+            GpuProvisionerFactory factory = gateway.require(type, "provisioner");
             ExtensionConfig validated;
             try {
                 validated = factory.configSchema().validate(config);
+                factory.validate(validated);
             } catch (ConfigValidationException e) {
                 throw new IllegalStateException("stored settings of provisioner " + type + " no longer fit it: "
                         + e.getMessage(), e);
             }
-            return factory.create(validated, new HostExtensionContext("gpu_provisioner." + type,
-                    workRoot.resolve(type), clock, ServerVersion.SERVER));
+            return factory.create(validated, gateway.context(type));
         });
-    }
-
-    private GpuProvisionerFactory factory(String type, String field) {
-        return plugins.factory(GpuProvisionerFactory.class, type).orElseThrow(() -> ApiException.badRequest(
-                "invalid_field", field + ": no GPU provisioner of type '" + type + "' is installed; installed: "
-                        + plugins.factories(GpuProvisionerFactory.class).stream().map(f -> f.type()).toList()));
     }
 
     /** Releases the provisioners; their jobs keep running (a restarted server re-attaches them). */

@@ -3,9 +3,8 @@ package dev.flywheel.server.training;
 import dev.flywheel.server.events.EventService;
 import dev.flywheel.server.feedback.ReviewService;
 import dev.flywheel.server.http.ApiException;
-import dev.flywheel.server.plugins.PluginHost;
-import dev.flywheel.spi.config.ConfigValidationException;
-import dev.flywheel.spi.trigger.RetrainingTrigger;
+import dev.flywheel.server.plugins.ExtensionGateway;
+import dev.flywheel.server.scheduling.CoalescingQueue;
 import dev.flywheel.spi.trigger.RetrainingTriggerFactory;
 import dev.flywheel.spi.trigger.TriggerContext;
 import dev.flywheel.spi.trigger.TriggerDecision;
@@ -14,11 +13,6 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.quartz.DisallowConcurrentExecution;
 import org.quartz.Job;
 import org.quartz.JobExecutionContext;
@@ -29,26 +23,24 @@ import org.slf4j.LoggerFactory;
  * Evaluates the retraining triggers of deployments with active continuous training: periodically (a Quartz job) and
  * right after reviews. When one fires, a run is created with the trigger's reason and evidence — at most one run in
  * flight per deployment, and none within the cooldown after the last one. A trigger that throws, hangs or returns
- * nothing is contained: it is timed out, recorded as an error event, and the others still run.
+ * nothing is contained by its gateway: it is timed out and recorded as an error event — once while it keeps failing
+ * the same way, not on every interval — and the others still run.
+ *
+ * <p>A trigger is created for each evaluation from its stored settings (so a changed setting or an upgraded plugin
+ * applies at the next one); what it must remember between evaluations it keeps in its work directory.
  */
 public final class TriggerEvaluator implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TriggerEvaluator.class);
-    static final long TRIGGER_TIMEOUT_SECONDS = 10;
 
     private final TrainingStore store;
-    private final ContinuousTrainingService settings;
     private final TrainingRunService runs;
     private final ReviewService reviews;
     private final TrainingSamples samples;
-    private final PluginHost plugins;
+    private final ExtensionGateway<RetrainingTriggerFactory> triggers;
     private final EventService events;
     private final Clock clock;
-    private final ExecutorService calls = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "flywheel-trigger");
-        t.setDaemon(true);
-        return t;
-    });
+    private final CoalescingQueue soon = new CoalescingQueue("flywheel-trigger-after-review", this::evaluate);
 
     /** The Quartz job evaluating every active deployment; one node of a cluster at a time. */
     @DisallowConcurrentExecution
@@ -65,40 +57,24 @@ public final class TriggerEvaluator implements AutoCloseable {
         }
     }
 
-    public TriggerEvaluator(TrainingStore store, ContinuousTrainingService settings, TrainingRunService runs,
-            ReviewService reviews, TrainingSamples samples, PluginHost plugins, EventService events, Clock clock) {
+    public TriggerEvaluator(TrainingStore store, TrainingRunService runs, ReviewService reviews,
+            TrainingSamples samples, ExtensionGateway<RetrainingTriggerFactory> triggers, EventService events,
+            Clock clock) {
         this.store = store;
-        this.settings = settings;
         this.runs = runs;
         this.reviews = reviews;
         this.samples = samples;
-        this.plugins = plugins;
+        this.triggers = triggers;
         this.events = events;
         this.clock = clock;
     }
-
-    private final java.util.Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private final ExecutorService soon = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "flywheel-trigger-after-review");
-        t.setDaemon(true);
-        return t;
-    });
 
     /**
      * Evaluates a deployment's triggers shortly, off the caller's thread: reviews call it, and must not wait for a
      * drift statistic. Calls for a deployment already waiting are merged into one.
      */
     public void evaluateSoon(String deploymentId) {
-        if (pending.add(deploymentId)) {
-            soon.execute(() -> {
-                pending.remove(deploymentId);
-                try {
-                    evaluate(deploymentId);
-                } catch (RuntimeException e) {
-                    LOG.error("evaluating the triggers of deployment {} after a review failed", deploymentId, e);
-                }
-            });
-        }
+        soon.submit(deploymentId);
     }
 
     public void evaluateAll() {
@@ -166,47 +142,28 @@ public final class TriggerEvaluator implements AutoCloseable {
 
     private TriggerDecision decide(String deploymentId, int index, TriggerSpec spec, Instant now,
             Optional<Instant> lastRunAt, long reviewed) {
-        var factory = plugins.factory(RetrainingTriggerFactory.class, spec.type());
-        if (factory.isEmpty()) {
-            failed(deploymentId, spec, "no trigger of type '" + spec.type() + "' is installed (its plugin was removed "
-                    + "or disabled)");
+        String key = deploymentId + " " + index;
+        TriggerContext context = new Context(deploymentId, now, lastRunAt, store.lastEvaluated(deploymentId, index),
+                reviewed);
+        try {
+            TriggerDecision d = triggers.call(spec.type(), spec.config(), "evaluating",
+                    (factory, config, ctx) -> factory.create(config, ctx).evaluate(context));
+            triggers.succeeded(key);
+            return d;
+        } catch (ExtensionGateway.ExtensionFailure e) {
+            if (triggers.failed(key, e.getMessage())) {
+                events.event("training.trigger_failed", spec.type() + " trigger: " + e.getMessage()).error()
+                        .deployment(deploymentId).data(Map.of("trigger", spec.type())).record();
+            } else {
+                LOG.debug("{} trigger of deployment {} still failing: {}", spec.type(), deploymentId, e.getMessage());
+            }
             return null;
         }
-        Optional<Instant> lastEvaluated = store.lastEvaluated(deploymentId, index);
-        TriggerContext context = new Context(deploymentId, now, lastRunAt, lastEvaluated, reviewed);
-        Future<TriggerDecision> call = calls.submit(() -> {
-            RetrainingTrigger trigger = factory.get().create(factory.get().configSchema().validate(spec.config()),
-                    settings.context(spec.type()));
-            return trigger.evaluate(context);
-        });
-        try {
-            TriggerDecision d = call.get(TRIGGER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            if (d == null) {
-                failed(deploymentId, spec, "the trigger returned no decision");
-            }
-            return d;
-        } catch (TimeoutException e) {
-            call.cancel(true);
-            failed(deploymentId, spec, "the trigger did not answer within " + TRIGGER_TIMEOUT_SECONDS + " s");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (java.util.concurrent.ExecutionException e) {
-            Throwable cause = e.getCause();
-            failed(deploymentId, spec, cause instanceof ConfigValidationException
-                    ? "its settings no longer fit it: " + cause.getMessage() : "the trigger failed: " + cause);
-        }
-        return null;
-    }
-
-    private void failed(String deploymentId, TriggerSpec spec, String why) {
-        events.event("training.trigger_failed", spec.type() + " trigger: " + why).error().deployment(deploymentId)
-                .data(Map.of("trigger", spec.type())).record();
     }
 
     @Override
     public void close() {
-        soon.shutdownNow();
-        calls.shutdownNow();
+        soon.close();
     }
 
     /** The read-only view a trigger gets. */

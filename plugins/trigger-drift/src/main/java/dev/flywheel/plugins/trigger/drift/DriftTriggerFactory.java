@@ -4,9 +4,11 @@ import dev.flywheel.spi.ExtensionContext;
 import dev.flywheel.spi.config.ConfigKind;
 import dev.flywheel.spi.config.ConfigProperty;
 import dev.flywheel.spi.config.ConfigSchema;
+import dev.flywheel.spi.config.ConfigValidationException;
 import dev.flywheel.spi.config.ExtensionConfig;
 import dev.flywheel.spi.trigger.RetrainingTrigger;
 import dev.flywheel.spi.trigger.RetrainingTriggerFactory;
+import java.util.List;
 import org.pf4j.Extension;
 
 /**
@@ -84,10 +86,17 @@ public class DriftTriggerFactory implements RetrainingTriggerFactory {
         return SCHEMA;
     }
 
-    /**
-     * @throws IllegalArgumentException when {@code min_window} exceeds {@code window_size}, which would make
-     *     the trigger wait forever
-     */
+    /** {@code min_window} above {@code window_size} would make the trigger wait forever. */
+    @Override
+    public void validate(ExtensionConfig config) throws ConfigValidationException {
+        long window = config.integer("window_size").orElseThrow();
+        long min = config.integer("min_window").orElseThrow();
+        if (min > window) {
+            throw new ConfigValidationException(List.of(new ConfigValidationException.FieldError("min_window",
+                    "must not exceed window_size (" + window + "), or the trigger would never decide")));
+        }
+    }
+
     @Override
     public RetrainingTrigger create(ExtensionConfig config, ExtensionContext context) {
         var settings = new DriftTrigger.Settings(
@@ -98,11 +107,6 @@ public class DriftTriggerFactory implements RetrainingTriggerFactory {
                 config.number("ks_p_value").orElseThrow(),
                 config.number("ks_min_statistic").orElseThrow(),
                 Math.toIntExact(config.integer("reference_size").orElseThrow()));
-        if (settings.minWindow() > settings.windowSize()) {
-            throw new IllegalArgumentException("min_window (" + settings.minWindow()
-                    + ") must not exceed window_size (" + settings.windowSize()
-                    + "), or the trigger would never decide");
-        }
         return new DriftTrigger(settings);
     }
 }

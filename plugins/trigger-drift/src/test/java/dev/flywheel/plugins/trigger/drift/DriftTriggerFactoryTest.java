@@ -53,9 +53,10 @@ class DriftTriggerFactoryTest {
     @Test
     void rejectsAMinimumWindowLargerThanTheWindow() throws Exception {
         var config = factory.configSchema().validate(Map.of("window_size", 100, "min_window", 150));
-        assertThatThrownBy(() -> factory.create(config, extensionContext()))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("min_window (150) must not exceed window_size (100)");
+        assertThatThrownBy(() -> factory.validate(config))
+                .isInstanceOf(ConfigValidationException.class)
+                .hasMessage("min_window: must not exceed window_size (100), or the trigger would never decide");
+        factory.validate(factory.configSchema().validate(Map.of("window_size", 100, "min_window", 100)));
     }
 
     @Test

@@ -4,12 +4,14 @@ import dev.flywheel.spi.ExtensionContext;
 import dev.flywheel.spi.config.ConfigKind;
 import dev.flywheel.spi.config.ConfigProperty;
 import dev.flywheel.spi.config.ConfigSchema;
+import dev.flywheel.spi.config.ConfigValidationException;
 import dev.flywheel.spi.config.ExtensionConfig;
 import dev.flywheel.spi.trigger.RetrainingTrigger;
 import dev.flywheel.spi.trigger.RetrainingTriggerFactory;
 import java.text.ParseException;
 import java.time.DateTimeException;
 import java.time.ZoneId;
+import java.util.List;
 import java.util.TimeZone;
 import org.pf4j.Extension;
 import org.quartz.CronExpression;
@@ -54,20 +56,38 @@ public class ScheduleTriggerFactory implements RetrainingTriggerFactory {
         return SCHEMA;
     }
 
+    /** An invalid cron or time zone, or a cron that never fires again, names its setting. */
+    @Override
+    public void validate(ExtensionConfig config) throws ConfigValidationException {
+        try {
+            check(config, java.time.Instant.now());
+        } catch (IllegalArgumentException e) {
+            String message = e.getMessage();
+            int colon = message.indexOf(": ");
+            throw new ConfigValidationException(List.of(colon > 0
+                    ? new ConfigValidationException.FieldError(message.substring(0, colon), message.substring(colon + 2))
+                    : new ConfigValidationException.FieldError("cron", message)));
+        }
+    }
+
     /**
      * @throws IllegalArgumentException when the cron or the time zone is invalid, or the cron never fires
-     *     again; the message starts with the setting's name
+     *     again (the server checks {@link #validate} first); the message starts with the setting's name
      */
     @Override
     public RetrainingTrigger create(ExtensionConfig config, ExtensionContext context) {
+        return check(config, context.clock().instant());
+    }
+
+    private static ScheduleTrigger check(ExtensionConfig config, java.time.Instant now) {
         String cron = config.string("cron")
                 .orElseThrow(() -> new IllegalArgumentException("cron: is required"));
         ZoneId zone = zone(config.string("time_zone").orElse("UTC"));
         CronExpression expression = parse(cron, zone);
         // A cron pinned to past years parses but would never fire: almost certainly a mistake worth a 400.
-        if (expression.getNextValidTimeAfter(java.util.Date.from(context.clock().instant())) == null) {
-            throw new IllegalArgumentException("cron: \"" + cron + "\" has no occurrence after "
-                    + context.clock().instant() + ", so it would never fire");
+        if (expression.getNextValidTimeAfter(java.util.Date.from(now)) == null) {
+            throw new IllegalArgumentException("cron: \"" + cron + "\" has no occurrence after " + now
+                    + ", so it would never fire");
         }
         return new ScheduleTrigger(cron, zone, expression);
     }

@@ -40,6 +40,21 @@ class ScheduleTriggerFactoryTest {
     }
 
     @Test
+    void aBadCronOrTimeZoneIsRefusedWhenSavedNamingTheSetting() throws Exception {
+        assertThatThrownBy(() -> factory.validate(factory.configSchema().validate(Map.of("cron", "0 0 3 ? * NOPE"))))
+                .isInstanceOf(ConfigValidationException.class)
+                .satisfies(e -> assertThat(((ConfigValidationException) e).errors().get(0).field()).isEqualTo("cron"));
+        assertThatThrownBy(() -> factory.validate(factory.configSchema().validate(Map.of("cron", "0 0 3 ? * MON",
+                "time_zone", "Mars/Olympus"))))
+                .isInstanceOf(ConfigValidationException.class)
+                .satisfies(e -> assertThat(((ConfigValidationException) e).errors().get(0).field()).isEqualTo("time_zone"));
+        // A cron pinned to a past year parses but never fires.
+        assertThatThrownBy(() -> factory.validate(factory.configSchema().validate(Map.of("cron", "0 0 3 1 1 ? 2001"))))
+                .hasMessageContaining("would never fire");
+        factory.validate(factory.configSchema().validate(Map.of("cron", "0 0 3 ? * MON")));
+    }
+
+    @Test
     void doesNotFireOnTheVeryFirstEvaluationButSaysWhenItWill() throws Exception {
         var trigger = create("0 0 3 ? * MON", "UTC");
         // 2026-01-05 is a Monday.
