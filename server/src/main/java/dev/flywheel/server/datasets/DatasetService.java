@@ -102,6 +102,12 @@ public final class DatasetService {
         return store.findVersion(id).orElseThrow(() -> ApiException.notFound("dataset version", id));
     }
 
+    /** The dataset version a request names in a field: an unknown id there is a 400 naming the field. */
+    public DatasetVersion versionNamedIn(String field, String id) {
+        return store.findVersion(id).orElseThrow(() -> ApiException.badRequest("invalid_field", field
+                + ": no dataset version with id '" + id + "'"));
+    }
+
     public Page<DatasetVersion> versions(String datasetId, PageRequest page) {
         dataset(datasetId);
         return page.page(store.listVersions(datasetId, page.after(), page.fetchSize()), DatasetVersion::id);

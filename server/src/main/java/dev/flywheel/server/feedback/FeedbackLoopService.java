@@ -59,6 +59,11 @@ public final class FeedbackLoopService {
         return Map.entry(get(deploymentId), created);
     }
 
+    /** The deployment's feedback loop, if it has one set up. */
+    public java.util.Optional<FeedbackLoop> find(String deploymentId) {
+        return store.find(deploymentId);
+    }
+
     public FeedbackLoop get(String deploymentId) {
         deployments.get(deploymentId);
         return store.find(deploymentId).orElseThrow(() -> new ApiException(404, "not_found",
@@ -128,11 +133,7 @@ public final class FeedbackLoopService {
     }
 
     private DatasetVersion datasetVersion(String id) {
-        try {
-            return datasets.version(id);
-        } catch (ApiException e) {
-            throw ApiException.badRequest("invalid_field", "dataset_version_id: no dataset version with id '" + id + "'");
-        }
+        return datasets.versionNamedIn("dataset_version_id", id);
     }
 
     /**

@@ -129,13 +129,7 @@ public final class PromotionService {
 
     private Deployment replacePrimary(Deployment d, String version, String actor, String trigger, String why,
             Map<String, Object> numbers) {
-        ModelVersion v;
-        try {
-            v = registry.getVersion(version);
-        } catch (ApiException e) {
-            throw ApiException.badRequest("invalid_field", "model_version_id: no model version with id '" + version
-                    + "'");
-        }
+        ModelVersion v = registry.versionNamedIn("model_version_id", version);
         if (v.id().equals(d.primaryModelVersionId())) {
             throw ApiException.conflict("already_primary", "version " + v.id() + " is already the primary");
         }

@@ -186,6 +186,15 @@ public final class RegistryService {
         return store.findVersion(id).orElseThrow(() -> ApiException.notFound("model version", id));
     }
 
+    /**
+     * The version a request names in a field: an unknown id there is the request's mistake, a 400 naming the field
+     * (not the 404 of a path that names it).
+     */
+    public ModelVersion versionNamedIn(String field, String id) {
+        return store.findVersion(id).orElseThrow(() -> ApiException.badRequest("invalid_field", field
+                + ": no model version with id '" + id + "'"));
+    }
+
     /** Where a version came from; hand uploads have no parent, run or datasets. */
     public Lineage lineage(String id) {
         ModelVersion v = getVersion(id);

@@ -67,13 +67,7 @@ public final class DeploymentService {
             throw ApiException.badRequest("invalid_field", "model_version_id is required");
         }
         DeploymentSettings parsed = DeploymentSettings.from(settings);
-        ModelVersion version;
-        try {
-            version = registry.getVersion(modelVersionId);
-        } catch (ApiException e) {
-            throw ApiException.badRequest("invalid_field", "model_version_id: no model version with id '"
-                    + modelVersionId + "'");
-        }
+        ModelVersion version = registry.versionNamedIn("model_version_id", modelVersionId);
         if (store.nameExists(name)) {
             throw ApiException.conflict("deployment_exists", "a deployment named '" + name + "' already exists");
         }

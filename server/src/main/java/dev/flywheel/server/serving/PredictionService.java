@@ -281,13 +281,7 @@ public final class PredictionService {
             throw ApiException.badRequest("invalid_field", "latency_ms must not be negative");
         }
         if (req.modelVersionId() != null) {
-            ModelVersion v;
-            try {
-                v = registry.getVersion(req.modelVersionId());
-            } catch (ApiException e) {
-                throw ApiException.badRequest("invalid_field", "model_version_id: no model version with id '"
-                        + req.modelVersionId() + "'");
-            }
+            ModelVersion v = registry.versionNamedIn("model_version_id", req.modelVersionId());
             List<String> labels = registry.metadataOf(v).labels();
             if (!labels.contains(req.label())) {
                 throw ApiException.badRequest("invalid_field", "label '" + req.label() + "' is not one of version "

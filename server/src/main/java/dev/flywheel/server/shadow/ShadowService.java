@@ -55,13 +55,7 @@ public final class ShadowService {
         if (modelVersionId == null || modelVersionId.isBlank()) {
             throw ApiException.badRequest("invalid_field", "model_version_id is required");
         }
-        ModelVersion version;
-        try {
-            version = registry.getVersion(modelVersionId);
-        } catch (ApiException e) {
-            throw ApiException.badRequest("invalid_field", "model_version_id: no model version with id '"
-                    + modelVersionId + "'");
-        }
+        ModelVersion version = registry.versionNamedIn("model_version_id", modelVersionId);
         if (version.id().equals(d.primaryModelVersionId())) {
             throw ApiException.badRequest("invalid_field", "model_version_id: version " + version.id()
                     + " is already the primary of deployment '" + d.name() + "'");

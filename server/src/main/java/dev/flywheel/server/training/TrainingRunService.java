@@ -3,6 +3,7 @@ package dev.flywheel.server.training;
 import dev.flywheel.server.access.Principal;
 import dev.flywheel.server.datasets.DatasetService;
 import dev.flywheel.server.events.EventService;
+import dev.flywheel.server.feedback.FeedbackLoop;
 import dev.flywheel.server.feedback.FeedbackLoopService;
 import dev.flywheel.server.http.ApiException;
 import dev.flywheel.server.http.Json;
@@ -117,12 +118,7 @@ public final class TrainingRunService {
         }
         var snapshots = new ArrayList<TrainingRun.DatasetSnapshot>();
         for (String v : versionIds) {
-            long hwm;
-            try {
-                hwm = datasets.version(v).highWaterMark();
-            } catch (ApiException e) {
-                throw ApiException.badRequest("invalid_field", "dataset_version_ids: no dataset version with id '" + v + "'");
-            }
+            long hwm = datasets.versionNamedIn("dataset_version_ids", v).highWaterMark();
             snapshots.add(new TrainingRun.DatasetSnapshot(v, hwm));
         }
         TrainingRun run = store.jdbi().inTransaction(h -> {
@@ -155,11 +151,7 @@ public final class TrainingRunService {
     }
 
     private List<String> loopVersions(String deploymentId) {
-        try {
-            return loops.get(deploymentId).datasetVersionIds();
-        } catch (ApiException e) {
-            return List.of();
-        }
+        return loops.find(deploymentId).map(FeedbackLoop::datasetVersionIds).orElse(List.of());
     }
 
     /** Starts a run by hand. */
