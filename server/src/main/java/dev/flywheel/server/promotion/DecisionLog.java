@@ -60,17 +60,20 @@ public final class DecisionLog {
     /**
      * Records that the promoter gave no decision, unless the last recorded decision is this same failure: a promoter
      * failing every 30 s is one event, not a flood; a new failure, or one after a decision, is recorded.
+     *
+     * @return whether it was recorded
      */
-    void failed(ContinuousDeployment cd, Deployment d, String actor, String message) {
+    boolean failed(ContinuousDeployment cd, Deployment d, String actor, String message) {
         String signature = "FAILED " + message;
         if (cd.lastDecision() != null && signature.equals(cd.lastDecision().signature())) {
-            return;
+            return false;
         }
         store.setLastDecision(d.id(), new LastDecision(LastDecision.Verdict.FAILED, message, Map.of(), signature,
                 clock.instant()));
         events.event("promotion.failed", "the shadow of deployment '" + d.name() + "' could not be evaluated: "
                 + message).error().actor(actor).deployment(d.id()).subject("deployment", d.id())
                 .data(Map.of("promoter", cd.promoter(), "error", message)).record();
+        return true;
     }
 
     /**

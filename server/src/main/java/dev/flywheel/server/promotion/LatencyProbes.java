@@ -169,8 +169,7 @@ public final class LatencyProbes {
         List<ModelInput> out = new ArrayList<>();
         for (PredictionStore.Observation o : predictions.observations(deploymentId, null, TARGET_PAIRS)) {
             try {
-                byte[] bytes = o.inputInline() != null ? o.inputInline() : predictions.inputBytes(null, o.inputSha256());
-                out.add(PredictPayload.parse(o.contentType(), bytes).input());
+                out.add(PredictPayload.parse(o.contentType(), predictions.inputOf(o)).input());
             } catch (RuntimeException e) {
                 // Gone from the blob store, or not a predict payload: another input will do.
             }

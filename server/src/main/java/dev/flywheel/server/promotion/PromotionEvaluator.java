@@ -85,8 +85,10 @@ public final class PromotionEvaluator implements AutoCloseable {
                 decision = promoters.call(cd.promoter(), cd.settings(), "deciding",
                         (factory, config, context) -> factory.create(config, context).decide(comparison));
             } catch (ExtensionGateway.ExtensionFailure e) {
-                LOG.error("{}", e.getMessage());
-                decisions.failed(cd, d, actor, e.getMessage());
+                // Recorded (and so logged) as an event the first time; a repeat of the same failure is not news.
+                if (!decisions.failed(cd, d, actor, e.getMessage())) {
+                    LOG.debug("the promoter of deployment {} still fails: {}", deploymentId, e.getMessage());
+                }
                 return Optional.empty();
             }
             decisions.decided(cd, d, actor, trigger, comparison, decision);

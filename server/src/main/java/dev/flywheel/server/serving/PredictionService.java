@@ -223,6 +223,15 @@ public final class PredictionService {
         return inline != null ? inline : blobs.read(sha256);
     }
 
+    /**
+     * An observed prediction's input: from its row when it lives there, else from the blob store.
+     *
+     * @throws java.util.NoSuchElementException when the blob store no longer holds it
+     */
+    public byte[] inputOf(PredictionStore.Observation o) {
+        return o.inputInline() != null ? o.inputInline() : blobs.read(o.inputSha256());
+    }
+
     /** Queues the row; a durable deployment answers only once it is committed. */
     private void capture(Prediction p, Deployment d) {
         boolean durable = d.settings().durable();

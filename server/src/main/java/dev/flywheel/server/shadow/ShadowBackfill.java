@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -97,7 +98,7 @@ public final class ShadowBackfill implements AutoCloseable {
     }
 
     private void run() {
-        long nextSweep = 0;
+        long nextSweep = System.nanoTime();
         while (!closed) {
             try {
                 synchronized (signal) {
@@ -110,15 +111,13 @@ public final class ShadowBackfill implements AutoCloseable {
                     woken.remove(id);
                     due.add(id);
                 }
-                List<Deployment> shadowed = null;
                 if (System.nanoTime() - nextSweep >= 0) {
                     nextSweep = System.nanoTime() + SWEEP.toNanos();
-                    shadowed = deployments.shadowed();
-                    shadowed.forEach(d -> due.add(d.id()));
+                    Set<String> shadowed = new HashSet<>();
+                    deployments.shadowed().forEach(d -> shadowed.add(d.id()));
+                    due.addAll(shadowed);
                     // Deployments whose shadow went away keep no cursor.
-                    Set<String> current = ConcurrentHashMap.newKeySet();
-                    shadowed.forEach(d -> current.add(d.id()));
-                    cursors.keySet().retainAll(current);
+                    cursors.keySet().retainAll(shadowed);
                 }
                 for (String id : due) {
                     if (closed) {
