@@ -15,6 +15,7 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Creates, checks and revokes API tokens. Secrets are random and only their SHA-256 is stored, so a database dump
@@ -34,6 +35,8 @@ public final class TokenService {
     private final EventService events;
     private final Clock clock;
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+    /** Counts revocations, so a check that read a token just before it was revoked does not cache it afterwards. */
+    private final AtomicLong revocations = new AtomicLong();
 
     private record Cached(Token token, Instant checkedAt) {}
 
@@ -150,12 +153,18 @@ public final class TokenService {
         if (c != null && c.checkedAt().plus(CACHE_TTL).isAfter(now)) {
             token = c.token();
         } else {
+            long seen = revocations.get();
             token = store.findByHash(h).orElse(null);
             if (token == null) {
                 cache.remove(h);
                 return Optional.empty();
             }
             cache.put(h, new Cached(token, now));
+            if (revocations.get() != seen) {
+                // A revocation finished while this token was read; what was read may be the token before it, and
+                // the revocation may already have cleared the cache, so this entry must not outlive this request.
+                cache.remove(h);
+            }
         }
         return token.activeAt(now) ? Optional.of(token) : Optional.empty();
     }
@@ -181,6 +190,7 @@ public final class TokenService {
         if (done == TokenStore.Revocation.LAST_ADMIN) {
             throw ApiException.conflict("last_admin", "cannot revoke the last admin token; create another admin first");
         }
+        revocations.incrementAndGet();
         cache.values().removeIf(c -> c.token().id().equals(id));
         if (done == TokenStore.Revocation.REVOKED) {
             events.event("token.revoked", "token '" + token.name() + "' revoked")
